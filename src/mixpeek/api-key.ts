@@ -93,7 +93,12 @@ function statOrUndefined(path: string): Stats | undefined {
  * when the target's identity or times moved. A failed re-read (a swap
  * half-done, an empty file) keeps the last good key and logs a warning.
  */
-export function apiKeyFromFile(path: string, logger: Logger = silentLogger()): ApiKeySource {
+export interface ApiKeyFileOptions {
+  /** Watch the directory (default true). Off, changes are still seen by the stat in `current()`. */
+  watch?: boolean;
+}
+
+export function apiKeyFromFile(path: string, logger: Logger = silentLogger(), options: ApiKeyFileOptions = {}): ApiKeySource {
   let key = readKeyFile(path);
   let seen = statOrUndefined(path);
   let closed = false;
@@ -115,18 +120,22 @@ export function apiKeyFromFile(path: string, logger: Logger = silentLogger()): A
   };
 
   let watcher: FSWatcher | undefined;
-  try {
-    watcher = watch(dirname(path), { persistent: false }, () => {
-      if (!closed) reload('watch');
-    });
+  const startWatching = (): void => {
+    try {
+      watcher = watch(dirname(path), { persistent: false }, () => {
+        if (!closed) reload('watch');
+      });
+    } catch (error) {
+      logger.warn({ path, reason: (error as Error).message }, 'cannot watch the API key directory; changes are still seen on each request');
+      return;
+    }
     watcher.on('error', (error) => {
       logger.warn({ path, reason: error.message }, 'watching the API key directory failed; changes are still seen on each request');
       watcher?.close();
       watcher = undefined;
     });
-  } catch (error) {
-    logger.warn({ path, reason: (error as Error).message }, 'cannot watch the API key directory; changes are still seen on each request');
-  }
+  };
+  if (options.watch !== false) startWatching();
 
   return {
     current(): string {

@@ -229,6 +229,7 @@ export class MixpeekClient {
   private readonly maxDelayMs: number;
   private readonly deadlineMs: number;
   private readonly closing = new AbortController();
+  private closed: Promise<void> | undefined;
 
   constructor(options: MixpeekClientOptions) {
     let url: URL;
@@ -332,9 +333,12 @@ export class MixpeekClient {
   }
 
   /** Ends calls still waiting for a token or a retry, and closes the connections. */
-  async close(): Promise<void> {
-    if (!this.closing.signal.aborted) this.closing.abort(new Error('client closed'));
-    await this.pool.close();
+  close(): Promise<void> {
+    if (this.closed === undefined) {
+      this.closing.abort(new Error('client closed'));
+      this.closed = this.pool.close();
+    }
+    return this.closed;
   }
 
   private rejectEarly(spec: CallSpec<unknown>, reason: string, kind: VaultErrorKind = 'Rejected'): VaultError {
@@ -412,6 +416,8 @@ export class MixpeekClient {
         } else {
           delayMs = last.retryAfterMs ?? backoffDelay(attempts, this.baseDelayMs, this.maxDelayMs, this.random);
         }
+        // Every caller waits out a 429, not only this one, whether or not this call retries.
+        if (last.kind === 'RateLimited') this.bucket.pauseUntil(Date.now() + delayMs);
         if (Date.now() + delayMs >= deadlineAt) {
           throw finalError({ ...last, retryAfterMs: last.retryAfterMs ?? delayMs });
         }
@@ -419,12 +425,8 @@ export class MixpeekClient {
           { operation: spec.operation, secretName: spec.secretName, status: last.status, kind: last.kind, attempt: attempts, delayMs },
           'vault call failed; retrying',
         );
-        if (last.kind === 'RateLimited') {
-          // Every caller waits, not only this one; this call's next take() waits out the pause.
-          this.bucket.pauseUntil(Date.now() + delayMs);
-        } else {
-          await sleep(delayMs, signal);
-        }
+        // After a 429 the next take() waits out the pause; otherwise sleep the backoff.
+        if (last.kind !== 'RateLimited') await sleep(delayMs, signal);
       }
     } catch (error) {
       if (error instanceof VaultError) throw error;

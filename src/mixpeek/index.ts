@@ -14,7 +14,16 @@ export {
   type VaultErrorKind,
   type VaultOperation,
 } from './errors.js';
-export { ApiKeyError, apiKeyFromEnv, apiKeyFromFile, apiKeyFromValue, checkApiKey, type ApiKeyErrorKind, type ApiKeySource } from './api-key.js';
+export {
+  ApiKeyError,
+  apiKeyFromEnv,
+  apiKeyFromFile,
+  apiKeyFromValue,
+  checkApiKey,
+  type ApiKeyErrorKind,
+  type ApiKeyFileOptions,
+  type ApiKeySource,
+} from './api-key.js';
 export { TokenBucket, type TokenBucketOptions } from './rate-limit.js';
 export { MAX_RETRY_AFTER_MS, backoffDelay, parseRetryAfter, sleep } from './retry.js';
 export { systemClock, type Clock } from './clock.js';

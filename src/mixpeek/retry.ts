@@ -18,6 +18,8 @@ export function parseRetryAfter(header: string | string[] | undefined, now: numb
   if (/^\d+(\.\d+)?$/.test(text)) {
     ms = Math.ceil(Number(text) * 1000);
   } else {
+    // HTTP-date formats all name a month and give hh:mm:ss; Date.parse alone accepts "-5" as a year.
+    if (!/[A-Za-z]{3}/.test(text) || !/\d{2}:\d{2}:\d{2}/.test(text)) return undefined;
     const at = Date.parse(text);
     if (Number.isNaN(at)) return undefined;
     ms = at - now;
