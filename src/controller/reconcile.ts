@@ -40,8 +40,6 @@ export class ReconcileError extends Error {
     readonly kind: FailureReason | 'KubernetesApi' | 'Aborted',
     message: string,
     readonly retryAfterMs?: number,
-    /** Only for Kubernetes API errors, which never carry a value; vault errors are not attached. */
-    override readonly cause?: unknown,
   ) {
     super(message);
   }
@@ -76,9 +74,24 @@ interface Ctx {
 }
 
 class KubernetesApiFailure extends Error {
-  constructor(readonly what: string, override readonly cause: unknown) {
+  constructor(
+    readonly what: string,
+    readonly summary: string,
+  ) {
     super(what);
   }
+}
+
+/**
+ * The error's class and status code only: a port's error could carry a
+ * response body, and a Secret's body holds values.
+ */
+function summarize(e: unknown): string {
+  if (typeof e !== 'object' || e === null) return typeof e;
+  const o = e as { name?: unknown; code?: unknown; statusCode?: unknown };
+  const name = typeof o.name === 'string' ? o.name : 'Error';
+  const code = typeof o.code === 'number' || typeof o.code === 'string' ? o.code : typeof o.statusCode === 'number' ? o.statusCode : undefined;
+  return code === undefined ? name : `${name} ${code}`;
 }
 
 /** Wraps a Kubernetes port call so its failure is told apart from vault failures. */
@@ -86,7 +99,7 @@ async function kube<T>(what: string, call: () => T | Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (e) {
-    throw new KubernetesApiFailure(what, e);
+    throw new KubernetesApiFailure(what, summarize(e));
   }
 }
 
@@ -96,8 +109,9 @@ export async function reconcile(key: string, deps: ReconcileDeps, signal: AbortS
   } catch (e) {
     if (e instanceof KubernetesApiFailure) {
       if (signal.aborted) return { outcome: 'Failed', error: new ReconcileError('Aborted', 'reconcile aborted: shutting down') };
-      deps.logger?.warn({ key, err: e.cause }, `Kubernetes API call failed: ${e.what}`);
-      return { outcome: 'Failed', error: new ReconcileError('KubernetesApi', `Kubernetes API call failed: ${e.what}`, undefined, e.cause) };
+      const message = `Kubernetes API call failed: ${e.what} (${e.summary})`;
+      deps.logger?.warn({ key }, message);
+      return { outcome: 'Failed', error: new ReconcileError('KubernetesApi', message) };
     }
     throw e;
   }
@@ -404,7 +418,7 @@ async function emit(ctx: Ctx, event: ControllerEvent): Promise<void> {
   try {
     await ctx.deps.events.emit(ctx.ref, event);
   } catch (e) {
-    ctx.deps.logger?.warn({ key: ctx.key, reason: event.reason, err: e }, 'recording an event failed');
+    ctx.deps.logger?.warn({ key: ctx.key, reason: event.reason, error: summarize(e) }, 'recording an event failed');
   }
 }
 

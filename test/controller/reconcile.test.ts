@@ -495,6 +495,28 @@ describe('reconcile: vault failures (step 6)', () => {
     w.failStatusWrites = true;
     const r = await w.run();
     expect(r.error?.kind).toBe('KubernetesApi');
+    expect(r.error?.message).toContain('patch MixpeekSecret status');
+  });
+
+  it('a failing Secret read is retried and none of its error text (which could hold a body) is repeated', async () => {
+    const w = basic();
+    const deps = w.deps();
+    deps.secrets.read = () => Promise.reject(Object.assign(new Error(`bad body ${b64(VALUE)} ${VALUE}`), { code: 500 }));
+    const r = await reconcile('payments/stripe', deps);
+    w.results.push(r);
+    expect(r.error?.kind).toBe('KubernetesApi');
+    expect(r.error?.message).toBe('Kubernetes API call failed: read Secret (Error 500)');
+    expect(w.vault.calls).toEqual([]);
+    expect(w.visible()).not.toContain(VALUE);
+  });
+
+  it('a failing event sink never fails the reconcile', async () => {
+    const w = basic();
+    const deps = w.deps();
+    deps.events.emit = () => Promise.reject(new Error('events are forbidden'));
+    const r = await reconcile('payments/stripe', deps);
+    expect(r.outcome).toBe('Pushed');
+    expect(w.log.text).toContain('recording an event failed');
   });
 });
 
