@@ -396,9 +396,9 @@ export class MixpeekClient {
         // A bucket held back past our deadline by someone's 429: say so now instead of waiting to time out.
         const pausedFor = this.bucket.pausedUntil - Date.now();
         if (pausedFor > 0 && Date.now() + pausedFor >= deadlineAt) {
-          throw finalError(
-            last ?? { kind: 'RateLimited', reason: 'the vault asked to slow down', retryable: true, retryAfterMs: pausedFor },
-          );
+          const limited: Failure =
+            last?.kind === 'RateLimited' ? last : { kind: 'RateLimited', reason: 'the vault asked to slow down', retryable: true };
+          throw finalError({ ...limited, retryAfterMs: pausedFor });
         }
         await this.bucket.take(signal);
         const key = this.keyFor(spec, opts);

@@ -36,6 +36,14 @@ async function failure(promise: Promise<unknown>): Promise<VaultError> {
   return error as VaultError;
 }
 
+async function eventually(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 /** Server-side gap between two requests; timers may round by a millisecond or two. */
 const SLACK_MS = 25;
 
@@ -67,13 +75,12 @@ describe('429 and Retry-After', () => {
   });
 
   it('holds back other callers too while paused (no retry storm)', async () => {
-    const { vault, client } = await setup((_req, res, index) =>
+    const { vault, client, log } = await setup((_req, res, index) =>
       index === 0 ? mixpeekError(res, 429, 'TooManyRequestsError', { 'retry-after': '1' }) : sendJson(res, 200, OK),
     );
     const first = client.updateSecret('n', 'v1');
-    await vault.waitForRequests(1);
-    // Give the 429 time to land and pause the bucket before the second caller arrives.
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The retry line is written once the 429 has paused the bucket: only then does the second caller arrive.
+    await eventually(() => log.text.includes('vault call failed; retrying'));
     const second = client.updateSecret('m', 'v2');
     await Promise.all([first, second]);
     expect(vault.requests).toHaveLength(3);
@@ -112,6 +119,14 @@ describe('retries of transient failures', () => {
     });
     await expect(client.updateSecret('n', 'v')).resolves.toMatchObject({ updated: true });
     expect(vault.requests).toHaveLength(2);
+  });
+
+  it('reports a refused connection as Unavailable after retrying it', async () => {
+    const { vault, client } = await setup((_req, res) => sendJson(res, 200, OK), { retry: { maxAttempts: 2 } });
+    await vault.close();
+    const error = await failure(client.listSecrets());
+    expect(error).toMatchObject({ kind: 'Unavailable', retryable: true, attempts: 2 });
+    expect(error.message).toBe('vault list failed: connection refused (after 2 attempts)');
   });
 
   it('retries a headers timeout, and ends with a Timeout error after maxAttempts', async () => {
@@ -174,7 +189,7 @@ describe('retries of transient failures', () => {
     // Burst 2 at 1 token per 10 minutes: two attempts pass, the third waits for a token past the deadline.
     const { vault, client } = await setup((_req, res) => mixpeekError(res, 503, 'ServiceUnavailableError'), {
       rateLimit: { ratePerSecond: 1 / 600, burst: 2 },
-      retry: { deadlineMs: 400 },
+      retry: { deadlineMs: 1_500 },
     });
     const error = await failure(client.updateSecret('n', 'v'));
     expect(error.kind).toBe('Timeout');
