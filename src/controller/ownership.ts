@@ -8,6 +8,7 @@
  * Credentials are identified by an opaque `connectionId` the caller computes
  * (connectionIdOf by default). It must never be reversible to a key.
  */
+import { createHmac, randomBytes } from 'node:crypto';
 import type { StoredMixpeekSecret } from './types.js';
 import { objectKey } from './types.js';
 
@@ -33,6 +34,20 @@ export const OPERATOR_CONNECTION = 'operator';
  */
 export function connectionIdOf(namespace: string, connectionRefName: string | undefined): string {
   return connectionRefName === undefined ? OPERATOR_CONNECTION : `secret:${objectKey(namespace, connectionRefName)}`;
+}
+
+/**
+ * Non-reversible identities for API keys, for a connectionIdOf that treats two
+ * connection Secrets holding the same key as the same credentials: an
+ * HMAC-SHA256 under a random key that never leaves this process, so the
+ * identity is useless outside it and never a plain hash of the key.
+ */
+export class KeyFingerprints {
+  private readonly hmacKey = randomBytes(32);
+
+  of(apiKey: string): string {
+    return `key:${createHmac('sha256', this.hmacKey).update(apiKey, 'utf8').digest('base64url')}`;
+  }
 }
 
 /** A stored CR's claim, or undefined when its spec has no usable vaultSecretName. */

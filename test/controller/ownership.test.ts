@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { claimOf, compareClaims, connectionIdOf, Ownership, type Claim } from '../../src/controller/ownership.js';
+import { claimOf, compareClaims, connectionIdOf, KeyFingerprints, Ownership, type Claim } from '../../src/controller/ownership.js';
 
 function claim(key: string, created: string | undefined, uid: string, name = 'shared', connectionId = 'operator'): Claim {
   const c: Claim = { key, vaultSecretName: name, connectionId, uid };
@@ -78,5 +78,17 @@ describe('claimOf and connectionIdOf', () => {
     expect(c).toEqual({ key: 'ns/n', vaultSecretName: 'v', connectionId: 'secret:ns/conn', uid: 'u', creationTimestamp: '2026-11-01T00:00:00Z' });
     expect(claimOf({ metadata: { namespace: 'ns', name: 'n', uid: 'u' }, spec: { vaultSecretName: 3 } })).toBeUndefined();
     expect(connectionIdOf('ns', undefined)).toBe('operator');
+  });
+});
+
+describe('KeyFingerprints', () => {
+  it('is stable for one key within a process, differs between keys and between processes, and never shows the key', () => {
+    const f = new KeyFingerprints();
+    const key = 'sk_tenant_RADIOACTIVE_123';
+    expect(f.of(key)).toBe(f.of(key));
+    expect(f.of(key)).not.toBe(f.of('sk_other'));
+    expect(new KeyFingerprints().of(key)).not.toBe(f.of(key));
+    expect(f.of(key)).not.toContain(key);
+    expect(f.of(key)).not.toContain(Buffer.from(key).toString('base64'));
   });
 });
