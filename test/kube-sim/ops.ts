@@ -3,7 +3,7 @@
  * create, update (main and /status), patch, delete with finalizers, CRD registration.
  */
 import { randomUUID } from 'node:crypto';
-import { jsonEqual, prunedPaths } from './json-equal.js';
+import { jsonEqual } from './json-equal.js';
 import { applyPatch, type PatchType } from './patch.js';
 import { keyOf, resourceTypeFromCrd, type Registry, type ResourceType } from './registry.js';
 import { applyStructuralSchema } from './schema.js';
@@ -250,12 +250,12 @@ export class ResourceOps {
     const version = opts.version ?? rt.versions[0] ?? '';
     const schema = rt.schemas[version];
     if (schema === undefined) return [];
-    const { object, errors } = applyStructuralSchema(obj, schema);
+    const { object, errors, unknownFields } = applyStructuralSchema(obj, schema);
     if (errors.length > 0) {
       const causes: StatusCause[] = errors.map((e) => ({ reason: e.type, message: e.message, field: e.field }));
       throw invalid(this.kindGroup(rt), rt.group, rt.kind, obj.metadata.name ?? '', causes);
     }
-    const unknown = prunedPaths(obj, object).filter((p) => !p.startsWith('metadata.'));
+    const unknown = unknownFields.filter((p) => !p.startsWith('metadata.'));
     if (unknown.length > 0 && opts.fieldValidation === 'Strict') {
       throw badRequest(
         `${rt.kind} in version "${version}" cannot be handled as a ${rt.kind}: strict decoding error: ${unknown.map((p) => `unknown field "${p}"`).join(', ')}`,
@@ -338,7 +338,12 @@ export class ResourceOps {
     const name = obj.metadata.name;
     const causes: StatusCause[] = [];
     if (!name) causes.push({ reason: 'FieldValueRequired', message: 'Required value: name or generateName is required', field: 'metadata.name' });
-    else if (name.length > 253 || !NAME_RE.test(name)) {
+    else if (rt.group === 'rbac.authorization.k8s.io') {
+      // RBAC objects are named by path segment rules (`system:basic-user` is valid).
+      if (name === '.' || name === '..' || /[/%]/.test(name)) {
+        causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: "${name}": may not contain '/' or '%'`, field: 'metadata.name' });
+      }
+    } else if (name.length > 253 || !NAME_RE.test(name) || (rt.plural === 'namespaces' && (name.length > 63 || name.includes('.')))) {
       causes.push({
         reason: 'FieldValueInvalid',
         message: `Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character`,
