@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { createRequire } from 'node:module';
 import { Pool, type Dispatcher } from 'undici';
 import type { Logger } from '../observability/log.js';
@@ -49,6 +50,14 @@ export interface MixpeekClientOptions {
   logger?: Logger;
   /** Jitter source in [0, 1); tests pin it. */
   random?: () => number;
+  /** Told of every HTTP attempt and retry, for metrics. */
+  observer?: VaultCallObserver;
+}
+
+export interface VaultCallObserver {
+  /** One HTTP attempt; `status` undefined when no answer came. */
+  attempted(operation: VaultOperation, status: number | undefined, seconds: number): void;
+  retried(operation: VaultOperation): void;
 }
 
 interface Failure {
@@ -224,6 +233,7 @@ export class MixpeekClient {
   private readonly bucket: TokenBucket;
   private readonly log: Logger;
   private readonly random: () => number;
+  private readonly observer: VaultCallObserver | undefined;
   private readonly maxAttempts: number;
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
@@ -280,6 +290,7 @@ export class MixpeekClient {
     }
     this.apiKey = options.apiKey;
     this.random = options.random ?? Math.random;
+    this.observer = options.observer;
     this.pool = new Pool(url.origin, {
       connections: 8,
       pipelining: 1,
@@ -405,7 +416,9 @@ export class MixpeekClient {
         if (key instanceof VaultError) throw key;
 
         attempts += 1;
+        const started = performance.now();
         const result = await this.attempt(spec, key, signal, attempts);
+        this.observer?.attempted(spec.operation, result.ok ? 200 : result.failure.status, (performance.now() - started) / 1000);
         if (result.ok) return result.value;
         last = result.failure;
 
@@ -426,6 +439,7 @@ export class MixpeekClient {
           'vault call failed; retrying',
         );
         // After a 429 the next take() waits out the pause; otherwise sleep the backoff.
+        this.observer?.retried(spec.operation);
         if (last.kind !== 'RateLimited') await sleep(delayMs, signal);
       }
     } catch (error) {

@@ -3,6 +3,7 @@ export {
   USER_AGENT,
   type CallOptions,
   type MixpeekClientOptions,
+  type VaultCallObserver,
   type VaultSecretList,
   type VaultSecretResult,
 } from './client.js';
