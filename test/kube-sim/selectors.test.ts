@@ -74,7 +74,8 @@ describe('parseLabelSelector rejects what the apiserver rejects', () => {
   });
 
   it('says what it found', () => {
-    expect(() => parseLabelSelector('env=prod,')).toThrow(/expected: identifier after ','/);
+    expect(() => parseLabelSelector('env=prod,')).toThrow("found '', expected: identifier after ','");
+    expect(() => parseLabelSelector('env in ()')).toThrow("unable to parse requirement: for 'in', 'notin' operators, values set can't be empty");
   });
 });
 

@@ -83,14 +83,16 @@ class LabelParser {
       const tok = this.peek();
       if (tok.t === 'eos') return reqs;
       if (tok.t !== 'id' && tok.t !== '!') {
-        throw syntax(`found '${tok.v}', expected: !, identifier, or 'end of string'`);
+        throw new SelectorError('Syntax', `found '${tok.v}', expected: !, identifier, or 'end of string'`);
       }
       reqs.push(this.requirement());
       const sep = this.next();
       if (sep.t === 'eos') return reqs;
-      if (sep.t !== ',') throw syntax(`found '${sep.v}', expected: ',' or 'end of string'`);
+      if (sep.t !== ',') throw new SelectorError('Syntax', `found '${sep.v}', expected: ',' or 'end of string'`);
       const after = this.peek();
-      if (after.t !== 'id' && after.t !== '!') throw syntax(`found '${after.v}', expected: identifier after ','`);
+      if (after.t !== 'id' && after.t !== '!') {
+        throw new SelectorError('Syntax', `found '${after.v}', expected: identifier after ','`);
+      }
     }
   }
 
@@ -177,6 +179,7 @@ class LabelParser {
   }
 }
 
+/** Errors inside one requirement carry this prefix in the apiserver; errors between requirements do not. */
 function syntax(message: string): SelectorError {
   return new SelectorError('Syntax', `unable to parse requirement: ${message}`);
 }
