@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
+import { startKubeSim } from '../kube-sim/index.js';
 import { LeaderElectionConfigError, startLeaderElection, type LeaderElectionOptions, type LeaderElector } from '../../src/controller/leader.js';
 import { CapturedLog, createLogger } from '../../src/observability/log.js';
 
@@ -115,11 +115,8 @@ async function startLeaseServer(): Promise<LeaseBackend> {
   };
 }
 
-const SIM_INDEX = new URL('../kube-sim/index.ts', import.meta.url);
-
-/** The Kubernetes API simulator as a lease backend (imported lazily: it is a separate fixture). */
+/** The Kubernetes API simulator as a lease backend. */
 async function startSimBackend(): Promise<LeaseBackend> {
-  const { startKubeSim } = (await import(SIM_INDEX.href)) as typeof import('../kube-sim/index.js');
   const sim = await startKubeSim();
   const LEASES = 'leases.coordination.k8s.io';
   return {
@@ -138,8 +135,10 @@ async function startSimBackend(): Promise<LeaseBackend> {
   };
 }
 
-const backends: Array<[string, () => Promise<LeaseBackend>]> = [['a purpose-built Lease server', startLeaseServer]];
-if (existsSync(SIM_INDEX) && process.env.LEADER_SIM !== '0') backends.push(['the Kubernetes API simulator', startSimBackend]);
+const backends: Array<[string, () => Promise<LeaseBackend>]> = [
+  ['a purpose-built Lease server', startLeaseServer],
+  ['the Kubernetes API simulator', startSimBackend],
+];
 
 describe.each(backends)('leader election against %s', (_name, startBackend) => {
   let sim: LeaseBackend;

@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { startKubeSim, type KubeSim } from '../kube-sim/index.js';
 import { startReflector, type Reflector, type ReflectorHandlers, type ReflectorOptions } from '../../src/controller/watch.js';
 import { CapturedLog, createLogger } from '../../src/observability/log.js';
 /**
@@ -33,6 +34,8 @@ class FakeKube {
   readonly nextWatchFaults: WatchFault[] = [];
   /** LIST answers to fail with 500 before answering normally. */
   failNextLists = 0;
+  /** Answer the next LIST carrying a continue token with 410 (the token expired). */
+  expireNextContinue = false;
   rv = 100;
   private server: Server | undefined;
   url = '';
@@ -145,6 +148,10 @@ class FakeKube {
   }
 
   private serveList(q: URLSearchParams, res: ServerResponse): void {
+    if (this.expireNextContinue && q.get('continue')) {
+      this.expireNextContinue = false;
+      return this.status(res, 410, 'Expired');
+    }
     const all = [...this.objects.values()].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
     const limit = Number(q.get('limit') ?? '0');
     const start = Number(q.get('continue') ?? '0');
@@ -388,6 +395,19 @@ describe('startReflector against a purpose-built API server', () => {
     expect(rec.adds.sort()).toEqual(['a', 'b', 'c', 'd', 'e']);
   });
 
+  it('starts the list over without paging when a continue token has expired', async () => {
+    for (const n of ['a', 'b', 'c']) kube.putSilently(n);
+    kube.expireNextContinue = true;
+    const { rec, r } = start({ pageSize: 2 });
+    expect(await r.waitForSync()).toBe(true);
+    expect(kube.lists().map((l) => [l.query.get('limit'), l.query.get('continue')])).toEqual([
+      ['2', null],
+      ['2', '2'],
+      [null, null],
+    ]);
+    expect(rec.adds.sort()).toEqual(['a', 'b', 'c']);
+  });
+
   it('passes label and field selectors to list and watch', async () => {
     const { r } = start({ labelSelector: 'app=x', fieldSelector: 'metadata.name=a' });
     await r.waitForSync();
@@ -426,5 +446,146 @@ describe('startReflector against a purpose-built API server', () => {
     expect(await waiting).toBe(false);
     await r.done;
     expect(r.hasSynced()).toBe(false);
+  });
+});
+
+describe('startReflector against the Kubernetes API simulator', () => {
+  let sim: KubeSim;
+  let core: CoreV1Api;
+  let abort: AbortController;
+  let log: CapturedLog;
+  let reflector: Reflector<Sec> | undefined;
+  const NS = 'w';
+  const PATH = `/api/v1/namespaces/${NS}/secrets`;
+  const VALUE = 'cm90YXRlZC12YWx1ZS1kby1ub3QtbG9nLTc3';
+
+  beforeEach(async () => {
+    sim = await startKubeSim({ bookmarkIntervalMs: 100 });
+    core = sim.kubeConfig().makeApiClient(CoreV1Api);
+    await core.createNamespace({ body: { metadata: { name: NS } } });
+    await core.createNamespace({ body: { metadata: { name: 'elsewhere' } } });
+    abort = new AbortController();
+    log = new CapturedLog();
+    reflector = undefined;
+  });
+
+  afterEach(async () => {
+    abort.abort();
+    await reflector?.done;
+    await sim.close();
+  });
+
+  function start(extra: Partial<ReflectorOptions<Sec>> = {}): { rec: Recorder; r: Reflector<Sec> } {
+    const { rec, handlers } = recorder();
+    reflector = startReflector<Sec>({
+      kubeConfig: sim.kubeConfig(),
+      path: PATH,
+      metadataOnly: true,
+      handlers,
+      backoff: { baseMs: 20, capMs: 200 },
+      logger: createLogger({ level: 'debug', destination: log }),
+      signal: abort.signal,
+      ...extra,
+    });
+    return { rec, r: reflector };
+  }
+
+  const put = async (name: string, value = VALUE, ns = NS): Promise<void> => {
+    const body = { metadata: { name, annotations: { 'kubectl.kubernetes.io/last-applied-configuration': JSON.stringify({ data: { k: value } }) } }, data: { k: value } };
+    try {
+      await core.replaceNamespacedSecret({ name, namespace: ns, body });
+    } catch {
+      await core.createNamespacedSecret({ namespace: ns, body });
+    }
+  };
+  const del = (name: string): Promise<unknown> => core.deleteNamespacedSecret({ name, namespace: NS });
+  const lists = (): number => sim.counters.get('list', 'secrets');
+
+  it('lists and watches Secrets metadata-only: adds, updates, deletes; no data and no value kept or logged', async () => {
+    await put('a');
+    const { rec, r } = start();
+    expect(await r.waitForSync()).toBe(true);
+    await eventually(() => sim.faults.openWatches() === 1, 'a watch');
+    await put('b');
+    await put('a', 'bmV3LXZhbHVl');
+    await del('b');
+    await eventually(() => rec.deletes.includes('b'), 'b deleted');
+    expect(rec.adds).toEqual(['a', 'b']);
+    expect(rec.updates.map((u) => u[0])).toEqual(['a']);
+    expect(r.list().map((o) => o.metadata.name)).toEqual(['a']);
+    expect(JSON.stringify(r.list())).not.toContain(VALUE);
+    expect(r.get(`${NS}/a`)).not.toHaveProperty('data');
+    expect(log.text).not.toContain(VALUE);
+  });
+
+  it('bookmarks move the resourceVersion; after the server closes watches it resumes without relisting', async () => {
+    const { rec, r } = start();
+    await r.waitForSync();
+    await eventually(() => sim.faults.openWatches() === 1, 'a watch');
+    await put('unrelated', VALUE, 'elsewhere');
+    await eventually(() => r.lastResourceVersion === sim.store.resourceVersion, 'a bookmark at the current resourceVersion');
+    sim.faults.closeWatches();
+    await eventually(() => r.counters.watches === 2 && sim.faults.openWatches() === 1, 'a resumed watch');
+    await put('after');
+    await eventually(() => rec.adds.includes('after'), 'event after resuming');
+    expect(lists()).toBe(1);
+    expect(r.counters.restarts).toBe(0);
+    expect(rec.adds).toEqual(['after']);
+  });
+
+  it('restarts after the simulator destroys the watch sockets', async () => {
+    const { rec, r } = start();
+    await r.waitForSync();
+    await eventually(() => sim.faults.openWatches() === 1, 'a watch');
+    sim.faults.destroyWatchSockets();
+    await eventually(() => r.counters.restarts >= 1 && sim.faults.openWatches() === 1, 'a restarted watch');
+    await put('after-drop');
+    await eventually(() => rec.adds.includes('after-drop'), 'event after the restart');
+    expect(lists()).toBe(1);
+  });
+
+  for (const mode of ['http', 'event'] as const) {
+    it(`relists on 410 (${mode === 'http' ? 'HTTP 410' : 'in-stream ERROR after compaction'}) and reports what changed meanwhile`, async () => {
+      await put('keep');
+      await put('gone');
+      await put('changed');
+      const { rec, r } = start();
+      await r.waitForSync();
+      await eventually(() => sim.faults.openWatches() === 1, 'a watch');
+      // Hold the reflector off the API while things change behind its back.
+      sim.faults.failNext({ verb: 'watch', resource: 'secrets', status: 500, count: 1_000_000 });
+      sim.faults.destroyWatchSockets();
+      await eventually(() => r.counters.restarts >= 2, 'watches failing');
+      await del('gone');
+      await put('changed', 'Y2hhbmdlZA==');
+      await put('fresh');
+      sim.faults.clear();
+      if (mode === 'http') sim.faults.expireNextWatch('http', 'secrets');
+      else sim.faults.compactHistory();
+      await eventually(() => r.counters.relists === 1 && sim.faults.openWatches() === 1, 'relist and a new watch');
+      expect(rec.deletes).toEqual(['gone']);
+      expect(rec.updates.map((u) => u[0])).toEqual(['changed']);
+      expect(rec.adds.sort()).toEqual(['changed', 'fresh', 'gone', 'keep']);
+      expect(lists()).toBe(2);
+      expect(r.list().map((o) => o.metadata.name).sort()).toEqual(['changed', 'fresh', 'keep']);
+    });
+  }
+
+  it('pages a large list through limit and continue', async () => {
+    for (let i = 0; i < 7; i++) await put(`s${i}`);
+    const { rec, r } = start({ pageSize: 3 });
+    await r.waitForSync();
+    expect(lists()).toBe(3);
+    expect(rec.adds).toHaveLength(7);
+  });
+
+  it('stops on abort: the simulator sees the watch go away, and nothing is logged as a failure', async () => {
+    const { r } = start();
+    await r.waitForSync();
+    await eventually(() => sim.faults.openWatches() === 1, 'a watch');
+    abort.abort();
+    await r.done;
+    await eventually(() => sim.faults.openWatches() === 0, 'no open watch');
+    expect(log.records().filter((l) => l.level === 'warn' || l.level === 'error')).toEqual([]);
   });
 });
