@@ -48,8 +48,11 @@ describe('evaluateJsonPath', () => {
     ['.spec.tags[*]', ['a', 'b', 'c']],
     ['.status.conditions[*].type', ['Ready', 'Degraded']],
     ['.metadata.labels.*', ['web']],
-    [".metadata.annotations['example.com/owner']", ['team-a']],
-    ['.metadata.annotations["a.b"]', ['dotted']],
+    // Checked against kubectl 1.32 (`kubectl label --local -f pod.json x=y -o jsonpath=...`).
+    [".metadata.annotations['a\\.b']", ['dotted']],
+    [".metadata['name','namespace']", ['openai', 'apps']],
+    ['.status.conditions[?(@.status=="True")]', [cr.status.conditions[0]]],
+    ['.status.attempts[?(@.n>4)].n', [5, 9]],
     ['.metadata.annotations.a\\.b', ['dotted']],
     ['.metadata.annotations.example\\.com/owner', ['team-a']],
     ["['metadata']['name']", ['openai']],
@@ -66,6 +69,9 @@ describe('evaluateJsonPath', () => {
     '.spec.tags.name',
     '.metadata.name[0]',
     '.spec.secretRef[?(@.name=="src")]',
+    // A quoted key is a dotted path unless its dots are escaped, as in client-go.
+    ".metadata.annotations['example.com/owner']",
+    ".metadata.annotations['a.b']",
   ])('%s selects nothing instead of failing', (path) => {
     expect(evaluateJsonPath(cr, path)).toEqual([]);
   });
@@ -74,7 +80,7 @@ describe('evaluateJsonPath', () => {
     expect(evaluateJsonPath({ metadata: { name: 'x' } }, '.status.conditions[?(@.type=="Ready")].status')).toEqual([]);
   });
 
-  it.each(['.spec[', '.spec[?(@.a ~ 1)]', '.status.conditions[?(@.type=="x"]', 'spec'])('rejects %j', (path) => {
+  it.each(['.spec[', '.spec[?(@.a ~ 1)]', '.status.conditions[?(@.type=="x"]', 'spec', '.metadata.annotations["a.b"]'])('rejects %j', (path) => {
     expect(() => evaluateJsonPath(cr, path)).toThrow(JsonPathError);
   });
 });

@@ -3,7 +3,8 @@
  * apiserver's table convertor does: with missing keys allowed, so a path that leads nowhere yields no results
  * instead of an error.
  *
- * Supported: `.field`, `['key']` / `["key"]`, `\.` inside a field name, `[n]` (negative from the end),
+ * Supported: `.field`, `['key']` and `['a','b']` (a quoted key is a dotted path unless its dots are escaped,
+ * as in client-go), `\.` inside a field name, `[n]` (negative from the end),
  * `[start:end]`, `[*]` and `.*`, `..field`, and filters `[?(@.a.b == "x")]` with ==, !=, <, <=, >, >=
  * (string, number and boolean literals, or another `@` path) or bare `[?(@.a)]` for existence. An optional
  * surrounding `{...}` and leading `$` are accepted.
@@ -26,6 +27,7 @@ export type Step =
   | { k: 'field'; name: string }
   | { k: 'recursive'; name: string }
   | { k: 'wildcard' }
+  | { k: 'union'; paths: Step[][] }
   | { k: 'index'; i: number }
   | { k: 'slice'; start: number | undefined; end: number | undefined }
   | { k: 'filter'; left: Step[]; op: CompareOp | 'exists'; right: Step[] | Literal | undefined };
@@ -100,7 +102,7 @@ class Parser {
         continue;
       }
       if (ch === '[') {
-        out.push(this.bracket());
+        out.push(...this.bracket());
         continue;
       }
       this.fail(`unexpected ${JSON.stringify(ch)}`);
@@ -124,7 +126,7 @@ class Parser {
     return name;
   }
 
-  private bracket(): Step {
+  private bracket(): Step[] {
     this.pos++; // [
     const close = (): void => {
       if (this.peek() !== ']') this.fail('expected ]');
@@ -134,26 +136,34 @@ class Parser {
     if (ch === '*') {
       this.pos++;
       close();
-      return { k: 'wildcard' };
+      return [{ k: 'wildcard' }];
     }
-    if (ch === "'" || ch === '"') {
-      const name = this.quoted();
+    if (ch === "'") {
+      const keys = [this.quoted()];
+      while (this.peek() === ',') {
+        this.pos++;
+        this.skipSpaces();
+        if (this.peek() !== "'") this.fail("expected ' in a key list");
+        keys.push(this.quoted());
+      }
       close();
-      return { k: 'field', name };
+      // As in client-go, a key is a dotted path unless its dots are escaped: ['a.b'] is .a.b, ['a\.b'] one key.
+      const paths = keys.map(dottedFields);
+      return paths.length === 1 ? (paths[0] ?? []) : [{ k: 'union', paths }];
     }
     if (ch === '?') {
       const step = this.filter();
       close();
-      return step;
+      return [step];
     }
     const inner = this.until(']');
     close();
-    if (/^-?\d+$/.test(inner.trim())) return { k: 'index', i: Number(inner.trim()) };
+    if (/^-?\d+$/.test(inner.trim())) return [{ k: 'index', i: Number(inner.trim()) }];
     const slice = /^\s*(-?\d+)?\s*:\s*(-?\d+)?\s*$/.exec(inner);
     if (slice) {
-      return { k: 'slice', start: slice[1] === undefined ? undefined : Number(slice[1]), end: slice[2] === undefined ? undefined : Number(slice[2]) };
+      return [{ k: 'slice', start: slice[1] === undefined ? undefined : Number(slice[1]), end: slice[2] === undefined ? undefined : Number(slice[2]) }];
     }
-    return this.fail(`unsupported subscript [${inner}]`);
+    return this.fail(`invalid array index ${JSON.stringify(inner)}`);
   }
 
   private until(end: string): string {
@@ -162,12 +172,14 @@ class Parser {
     return this.src.slice(start, this.pos);
   }
 
+  /** The raw text between quotes, escapes kept (callers decide what `\.` means). */
   private quoted(): string {
     const q = this.peek();
     this.pos++;
     let out = '';
     while (!this.done() && this.peek() !== q) {
       if (this.peek() === '\\' && this.peek(1) !== '') {
+        out += this.peek();
         this.pos++;
       }
       out += this.peek();
@@ -212,13 +224,32 @@ class Parser {
 
   private literal(): Literal {
     const ch = this.peek();
-    if (ch === "'" || ch === '"') return this.quoted();
+    if (ch === "'" || ch === '"') return this.quoted().replace(/\\(.)/g, '$1');
     const m = /^(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false)/.exec(this.src.slice(this.pos));
     if (!m?.[1]) return this.fail('expected a literal');
     this.pos += m[1].length;
     if (m[1] === 'true' || m[1] === 'false') return m[1] === 'true';
     return Number(m[1]);
   }
+}
+
+function dottedFields(raw: string): Step[] {
+  const names: string[] = [];
+  let current = '';
+  for (let i = 0; i < raw.length; i++) {
+    const ch = raw[i] ?? '';
+    if (ch === '\\' && i + 1 < raw.length) {
+      current += raw[i + 1];
+      i++;
+    } else if (ch === '.') {
+      names.push(current);
+      current = '';
+    } else {
+      current += ch;
+    }
+  }
+  names.push(current);
+  return names.filter((n) => n !== '').map((name) => ({ k: 'field', name }));
 }
 
 // ---- evaluation --------------------------------------------------------------------------------------------
@@ -251,6 +282,8 @@ function apply(step: Step, v: unknown): unknown[] {
       if (!Array.isArray(v)) return [];
       return v.slice(step.start ?? 0, step.end ?? v.length);
     }
+    case 'union':
+      return step.paths.flatMap((p) => run(p, [v]));
     case 'recursive':
       return descendants(v).flatMap((d) => (step.name === '*' ? apply({ k: 'wildcard' }, d) : apply({ k: 'field', name: step.name }, d)));
     case 'filter':
