@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { startKubeSim, type KubeSim } from '../kube-sim/index.js';
+import { isConflict, isGone, isNotFound, KubeApiError, kubeGetJson, toKubeApiError } from '../../src/controller/kube.js';
 import { startReflector, type Reflector, type ReflectorHandlers, type ReflectorOptions } from '../../src/controller/watch.js';
 import { CapturedLog, createLogger } from '../../src/observability/log.js';
 /**
@@ -587,5 +588,62 @@ describe('startReflector against the Kubernetes API simulator', () => {
     await r.done;
     await eventually(() => sim.faults.openWatches() === 0, 'no open watch');
     expect(log.records().filter((l) => l.level === 'warn' || l.level === 'error')).toEqual([]);
+  });
+});
+
+describe('kube helpers: errors without bodies, authenticated GET', () => {
+  let sim: KubeSim;
+  beforeEach(async () => {
+    sim = await startKubeSim();
+  });
+  afterEach(async () => {
+    await sim.close();
+  });
+
+  it('classifies ApiExceptions from real calls and keeps the response body out of the message', async () => {
+    const core = sim.kubeConfig().makeApiClient(CoreV1Api);
+    const notFound = await core.readNamespacedSecret({ name: 'absent-secret-xyz', namespace: 'default' }).catch((e: unknown) => e);
+    expect(isNotFound(notFound)).toBe(true);
+    const e404 = toKubeApiError(notFound, 'read secret');
+    expect([e404.kind, e404.code, e404.reason]).toEqual(['NotFound', 404, 'NotFound']);
+    expect(e404.message).toBe('read secret: HTTP 404 NotFound');
+
+    await core.createNamespacedSecret({ namespace: 'default', body: { metadata: { name: 'dup' } } });
+    const conflict = await core.createNamespacedSecret({ namespace: 'default', body: { metadata: { name: 'dup' } } }).catch((e: unknown) => e);
+    expect(isConflict(conflict)).toBe(true);
+    expect(toKubeApiError(conflict, 'create').kind).toBe('Conflict');
+
+    const marker = 'bodymarker-do-not-echo';
+    const invalid = await core
+      .createNamespacedSecret({ namespace: 'default', body: { metadata: { name: `Invalid_${marker}` }, stringData: { k: marker } } })
+      .catch((e: unknown) => e);
+    expect(String((invalid as Error).message)).toContain(marker); // client-node's own message carries the body...
+    const e422 = toKubeApiError(invalid, 'create secret');
+    expect(e422.kind).toBe('Invalid');
+    expect(`${e422.message} ${e422.stack ?? ''} ${JSON.stringify(e422)}`).not.toContain(marker); // ...ours does not
+  });
+
+  it('kubeGetJson authenticates like the client, maps failures, and reports refused connections as Network', async () => {
+    const list = (await kubeGetJson(sim.kubeConfig(), '/api/v1/namespaces?limit=1')) as { kind?: string; items?: unknown[] };
+    expect(list.kind).toBe('NamespaceList');
+    expect(list.items).toHaveLength(1);
+    const denied = await kubeGetJson(sim.kubeConfig('not-a-token'), '/api/v1/namespaces').catch((e: unknown) => e);
+    expect(denied).toBeInstanceOf(KubeApiError);
+    expect((denied as KubeApiError).kind).toBe('Unauthorized');
+    expect(isGone(new KubeApiError('Gone', 410, 'Expired', 'x'))).toBe(true);
+
+    const url = sim.url;
+    await sim.close();
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'c', server: url, skipTLSVerify: true }],
+      users: [{ name: 'u', token: 't' }],
+      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+      currentContext: 'x',
+    });
+    const refused = await kubeGetJson(kc, '/api/v1/namespaces').catch((e: unknown) => e);
+    expect((refused as KubeApiError).kind).toBe('Network');
+    expect((refused as KubeApiError).reason).toBe('ECONNREFUSED');
+    sim = await startKubeSim();
   });
 });
