@@ -26,8 +26,8 @@ export interface OperatorConfig {
   resyncPeriodMs: number;
   backoff: { baseMs: number; capMs: number };
   health: { host: string; port: number };
-  /** Undefined: no Lease, this replica always leads. */
-  leaderElection: { namespace: string; name: string } | undefined;
+  /** Undefined: no Lease, this replica always leads. Timings default to client-go's (15 s / 10 s / 2 s). */
+  leaderElection: { namespace: string; name: string; leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number } | undefined;
   shutdownGraceMs: number;
 }
 
@@ -128,6 +128,9 @@ export async function runOperator(config: OperatorConfig, io: OperatorIo): Promi
       kubeConfig,
       namespace: leaseNamespace(config.leaderElection.namespace),
       name: config.leaderElection.name,
+      leaseDurationMs: config.leaderElection.leaseDurationMs,
+      renewDeadlineMs: config.leaderElection.renewDeadlineMs,
+      retryPeriodMs: config.leaderElection.retryPeriodMs,
       identity,
       logger: log,
       onStartedLeading: (leading) => {
