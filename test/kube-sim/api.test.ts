@@ -307,7 +307,7 @@ describe('custom resources', () => {
     });
     const table = res.json() as { kind: string; columnDefinitions: { name: string }[]; rows: { cells: unknown[]; object: KObject }[] };
     expect(table.kind).toBe('Table');
-    expect(table.columnDefinitions.map((c) => c.name)).toEqual(['Name', 'Size', 'Color', 'Ready', 'Age']);
+    expect(table.columnDefinitions.map((c) => c.name)).toEqual(['Name', 'Size', 'Color', 'Ready']);
     expect(table.rows[0]?.cells.slice(0, 3)).toEqual(['w-table', 4, 'red']);
     expect(table.rows[0]?.object).toMatchObject({ kind: 'PartialObjectMetadata', metadata: { name: 'w-table' } });
   });

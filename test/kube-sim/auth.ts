@@ -4,19 +4,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { UserInfo } from './rbac.js';
+import { serviceAccountUser, SYSTEM_MASTERS, type UserInfo } from './rbac.js';
 
 export const ADMIN_USER: UserInfo = { username: 'kube-sim-admin', groups: ['system:masters', 'system:authenticated'] };
 
-export function serviceAccountUser(namespace: string, name: string): UserInfo {
-  return {
-    username: `system:serviceaccount:${namespace}:${name}`,
-    groups: ['system:serviceaccounts', `system:serviceaccounts:${namespace}`, 'system:authenticated'],
-  };
-}
 
 export function isSuperuser(user: UserInfo): boolean {
-  return user.groups.includes('system:masters');
+  return user.groups.includes(SYSTEM_MASTERS);
 }
 
 export class TokenAuthenticator {

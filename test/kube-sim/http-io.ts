@@ -1,6 +1,7 @@
 /** Request bodies in, JSON and Status out. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseYaml } from 'yaml';
+import { decodeKubernetesProtobuf } from './protobuf.js';
 import { ApiError, badRequest } from './status-errors.js';
 
 const MAX_BODY = 3 * 1024 * 1024;
@@ -14,8 +15,12 @@ export async function readBody(req: IncomingMessage): Promise<unknown> {
     chunks.push(chunk);
   }
   if (size === 0) return undefined;
-  const text = Buffer.concat(chunks).toString('utf8');
   const ct = (req.headers['content-type'] ?? '').toLowerCase();
+  if (ct.startsWith('application/vnd.kubernetes.protobuf')) return decodeKubernetesProtobuf(Buffer.concat(chunks));
+  if (ct.startsWith('application/cbor')) {
+    throw new ApiError(415, 'UnsupportedMediaType', 'the body of the request was in an unknown format - accepted media types include: application/json, application/yaml');
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
   try {
     // Server-side apply bodies are YAML (kubectl sends JSON, which is YAML too).
     return ct.includes('yaml') ? (parseYaml(text) as unknown) : (JSON.parse(text) as unknown);

@@ -2,6 +2,9 @@
  * The Kubernetes API simulator, in-process: `startKubeSim()` serves the API on 127.0.0.1 and returns
  * handles for tokens, kubeconfigs, direct store access, faults and request counters.
  */
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { silentLogger, type Logger } from '../../src/observability/log.js';
@@ -13,7 +16,7 @@ import { ResourceOps, type DeleteOptions, type WriteOptions } from './ops.js';
 import type { PatchType } from './patch.js';
 import type { RbacState, UserInfo } from './rbac.js';
 import { keyOf, Registry, type ResourceType } from './registry.js';
-import { createSimServer } from './server.js';
+import { createRequestHandler } from './server.js';
 import { ObjectStore } from './store.js';
 import type { KObject } from './types.js';
 import type { ExpiredMode } from './watch.js';
@@ -34,6 +37,10 @@ export interface KubeSimOptions {
   expiredWatchMode?: ExpiredMode;
   /** Interval of BOOKMARK events for watches that allow them. Default 10 s. */
   bookmarkIntervalMs?: number;
+  /** Also serve HTTPS (test certificate in tls/) for kubectl, which sends no bearer token over http. Default true. */
+  tls?: boolean;
+  /** Port of the HTTPS listener (0 = any). */
+  tlsPort?: number;
 }
 
 /** Direct access to objects for tests: same semantics as the API (versions, generation, finalizers), no auth. */
@@ -61,7 +68,12 @@ export interface SimFaults {
 }
 
 export interface KubeSim {
+  /** http://127.0.0.1:port, for client-node and raw requests. */
   url: string;
+  /** https://127.0.0.1:port with the test CA (undefined when tls is off); the kubeconfig files point here. */
+  tlsUrl: string | undefined;
+  /** PEM of the CA for tlsUrl. */
+  caPem: string | undefined;
   adminToken: string;
   addToken(token: string, user: UserInfo): void;
   serviceAccountToken(namespace: string, name: string): string;
@@ -107,7 +119,7 @@ export async function startKubeSim(options: KubeSimOptions = {}): Promise<KubeSi
     clusterRoleBindings: store.list('clusterrolebindings.rbac.authorization.k8s.io'),
   });
   let address = '127.0.0.1:0';
-  const server = createSimServer({
+  const handler = createRequestHandler({
     store,
     ops,
     hub,
@@ -123,14 +135,26 @@ export async function startKubeSim(options: KubeSimOptions = {}): Promise<KubeSi
     takeExpiredWatch: (resource) => faults.takeExpiredWatch(resource),
     serverAddress: () => address,
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
-  address = `127.0.0.1:${port}`;
+  const servers: Server[] = [createServer(handler)];
+  let caPem: string | undefined;
+  if (options.tls !== false) {
+    const dir = new URL('./tls/', import.meta.url);
+    caPem = readFileSync(new URL('cert.pem', dir), 'utf8');
+    servers.push(createTlsServer({ cert: caPem, key: readFileSync(new URL('key.pem', dir), 'utf8') }, handler));
+  }
+  const ports = [options.port ?? 0, options.tlsPort ?? 0];
+  for (const [i, server] of servers.entries()) {
+    server.keepAliveTimeout = 60_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(ports[i], '127.0.0.1', () => resolve());
+    });
+  }
+  const portOf = (s: Server | undefined): number => (s?.address() as AddressInfo).port;
+  address = `127.0.0.1:${portOf(servers[0])}`;
   const url = `http://${address}`;
-  logger.info({ url }, 'kube-sim listening');
+  const tlsUrl = servers[1] ? `https://127.0.0.1:${portOf(servers[1])}` : undefined;
+  logger.info({ url, tlsUrl }, 'kube-sim listening');
 
   const typeOf = (ref: string): ResourceType => {
     const rt = registry.resolve(ref);
@@ -155,13 +179,16 @@ export async function startKubeSim(options: KubeSimOptions = {}): Promise<KubeSi
 
   return {
     url,
+    tlsUrl,
+    caPem,
     adminToken: auth.adminToken,
     addToken: (token, user) => auth.addToken(token, user),
     serviceAccountToken: (ns, name) => auth.serviceAccountToken(ns, name),
     writeKubeconfig: (path, opts) => {
-      const o: { token: string; namespace?: string } = { token: opts?.token ?? auth.adminToken };
+      const o: { token: string; namespace?: string; caPem?: string } = { token: opts?.token ?? auth.adminToken };
       if (opts?.namespace) o.namespace = opts.namespace;
-      return writeKubeconfigFile(path, url, o);
+      if (caPem) o.caPem = caPem;
+      return writeKubeconfigFile(path, tlsUrl ?? url, o);
     },
     kubeConfig: (token, namespace) => {
       const o: { token: string; namespace?: string } = { token: token ?? auth.adminToken };
@@ -186,10 +213,15 @@ export async function startKubeSim(options: KubeSimOptions = {}): Promise<KubeSi
     },
     close: async () => {
       faults.closeWatches();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await Promise.all(
+        servers.map(
+          (server) =>
+            new Promise<void>((resolve) => {
+              server.close(() => resolve());
+              server.closeAllConnections();
+            }),
+        ),
+      );
     },
   };
 }

@@ -6,6 +6,8 @@ import { stringify } from 'yaml';
 export interface KubeconfigOptions {
   token: string;
   namespace?: string;
+  /** PEM of the CA that signed an https server's certificate. */
+  caPem?: string;
 }
 
 export function kubeconfigDocument(url: string, opts: KubeconfigOptions): object {
@@ -14,7 +16,12 @@ export function kubeconfigDocument(url: string, opts: KubeconfigOptions): object
   return {
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: 'kube-sim', cluster: { server: url } }],
+    clusters: [
+      {
+        name: 'kube-sim',
+        cluster: opts.caPem ? { server: url, 'certificate-authority-data': Buffer.from(opts.caPem).toString('base64') } : { server: url },
+      },
+    ],
     users: [{ name: 'kube-sim-user', user: { token: opts.token } }],
     contexts: [{ name: 'kube-sim', context }],
     'current-context': 'kube-sim',

@@ -128,7 +128,7 @@ describe.skipIf(kubectlMissing)(kubectlMissing ? 'kubectl (skipped: kubectl is n
     const r = await kubectl('get', 'widgets', '--field-selector', 'metadata.name=shown');
     expect(r.stderr).toBe('');
     const [header, row] = r.stdout.trim().split('\n');
-    expect(header?.split(/\s+/)).toEqual(['NAME', 'SIZE', 'COLOR', 'READY', 'AGE']);
+    expect(header?.split(/\s+/)).toEqual(['NAME', 'SIZE', 'COLOR', 'READY']);
     expect(row?.split(/\s+/).slice(0, 4)).toEqual(['shown', '7', 'red', 'True']);
     const short = await kubectl('get', 'wd', 'shown', '-o', 'yaml');
     expect(short.stdout).toContain(`apiVersion: ${GROUP}/${VERSION}`);

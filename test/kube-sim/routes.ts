@@ -9,7 +9,7 @@ import { patchTypeOf } from './patch.js';
 import { authorize, type RbacState, type UserInfo } from './rbac.js';
 import { keyOf, type ResourceType } from './registry.js';
 import type { ResourceRequest } from './request-info.js';
-import { parseFieldSelector, parseLabelSelector } from './selectors.js';
+import { fieldLabelsFor, parseFieldSelector, parseLabelSelector } from './selectors.js';
 import { ApiError, badRequest, methodNotAllowed } from './status-errors.js';
 import type { ObjectStore } from './store.js';
 import { toTable } from './table.js';
@@ -40,10 +40,10 @@ function fieldValidationOf(query: URLSearchParams): FieldValidation {
   return v === 'Strict' || v === 'Ignore' ? v : 'Warn';
 }
 
-function selectorFilter(query: URLSearchParams): (obj: KObject) => boolean {
+function selectorFilter(rt: ResourceType, query: URLSearchParams): (obj: KObject) => boolean {
   try {
     const labels = query.get('labelSelector') ? parseLabelSelector(query.get('labelSelector') ?? '') : undefined;
-    const fields = query.get('fieldSelector') ? parseFieldSelector(query.get('fieldSelector') ?? '') : undefined;
+    const fields = query.get('fieldSelector') ? parseFieldSelector(query.get('fieldSelector') ?? '', fieldLabelsFor(rt.group, rt.plural)) : undefined;
     return (obj) => (labels ? labels(obj.metadata.labels) : true) && (fields ? fields(obj) : true);
   } catch (err) {
     throw badRequest(err instanceof Error ? err.message : 'invalid selector');
@@ -145,7 +145,7 @@ export async function handleResource(
       return;
     }
     case 'deletecollection': {
-      const matches = selectorFilter(query);
+      const matches = selectorFilter(rt, query);
       for (const o of ctx.store.list(keyOf(rt), namespace).filter(matches)) {
         ctx.ops.delete(rt, o.metadata.namespace, o.metadata.name ?? '');
       }
@@ -167,7 +167,7 @@ async function list(
   namespace: string | undefined,
   query: URLSearchParams,
 ): Promise<void> {
-  const matches = selectorFilter(query);
+  const matches = selectorFilter(rt, query);
   const rv = String(ctx.store.resourceVersion);
   let all = ctx.store.list(keyOf(rt), namespace);
   const token = query.get('continue');
@@ -215,7 +215,7 @@ function watch(
   namespace: string | undefined,
   query: URLSearchParams,
 ): void {
-  const matches = selectorFilter(query);
+  const matches = selectorFilter(rt, query);
   const representation = negotiate(req.headers.accept, false);
   const timeout = query.get('timeoutSeconds');
   const encode = (obj: KObject): unknown => {

@@ -2,7 +2,7 @@
  * The HTTP front: authentication, impersonation, authorization, counters and request faults, then
  * dispatch to discovery/OpenAPI, the `/_sim/` fault routes, or the resource handlers.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../src/observability/log.js';
 import { impersonatedUser, impersonationOf, isSuperuser, type TokenAuthenticator } from './auth.js';
 import type { RequestCounters } from './counters.js';
@@ -11,7 +11,7 @@ import type { Faults, FailRule } from './faults.js';
 import { readBody, sendError, sendJson, sendText } from './http-io.js';
 import { negotiate } from './negotiate.js';
 import { openApiDocument, openApiIndex } from './openapi.js';
-import { authorize, type UserInfo } from './rbac.js';
+import { authorize, forbiddenMessage, type UserInfo } from './rbac.js';
 import type { Registry } from './registry.js';
 import { requestInfo, type NonResourceRequest, type ResourceRequest } from './request-info.js';
 import { handleResource, type RouteContext } from './routes.js';
@@ -34,12 +34,10 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-function scopeText(ns: string | undefined): string {
-  return ns ? `in the namespace "${ns}"` : 'at the cluster scope';
-}
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
-export function createSimServer(ctx: ServerContext): Server {
-  const server = createServer((req, res) => {
+export function createRequestHandler(ctx: ServerContext): RequestHandler {
+  return (req, res) => {
     handle(ctx, req, res).catch((err: unknown) => {
       const apiErr = err instanceof ApiError ? err : internalError(err instanceof Error ? err.message : 'unexpected error');
       if (!(err instanceof ApiError)) ctx.logger.error({ err }, 'kube-sim request failed');
@@ -49,9 +47,7 @@ export function createSimServer(ctx: ServerContext): Server {
       if (!res.headersSent) sendError(res, apiErr, headers);
       else res.end();
     });
-  });
-  server.keepAliveTimeout = 60_000;
-  return server;
+  };
 }
 
 async function handle(ctx: ServerContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -113,13 +109,7 @@ async function resource(
     if (info.name !== undefined) attrs.name = info.name;
     if (info.namespace !== undefined) attrs.namespace = info.namespace;
     const decision = authorize(attrs, ctx.rbacState());
-    if (!decision.allowed) {
-      throw forbidden(
-        { group: info.group, resource: info.resource },
-        info.name,
-        `User "${user.username}" cannot ${info.verb} resource "${counted}" in API group "${info.group}" ${scopeText(info.namespace)}`,
-      );
-    }
+    if (!decision.allowed) throw forbidden({ group: info.group, resource: info.resource }, info.name, forbiddenMessage(attrs, decision.reason));
   }
   const failure = ctx.faults.takeFailure(info.verb, counted);
   if (failure) throw failure.error;
