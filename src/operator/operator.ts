@@ -55,9 +55,10 @@ export function loadKubeConfig(path: string | undefined): KubeConfig {
   return kc;
 }
 
-function leaseNamespace(configured: string): string {
-  if (configured !== 'default' || !existsSync(IN_CLUSTER_NAMESPACE)) return configured;
-  return readFileSync(IN_CLUSTER_NAMESPACE, 'utf8').trim() || configured;
+function leaseNamespace(configured: string | undefined): string {
+  if (configured !== undefined) return configured;
+  if (!existsSync(IN_CLUSTER_NAMESPACE)) return 'default';
+  return readFileSync(IN_CLUSTER_NAMESPACE, 'utf8').trim() || 'default';
 }
 
 function apiKeySource(config: OperatorConfig, logger: Logger): ApiKeySource {

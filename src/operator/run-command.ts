@@ -113,7 +113,7 @@ export const runCommand = defineCommand({
       health: hostPort(flags.healthAddr),
       leaderElection: flags.disableLeaderElection
         ? undefined
-        : { namespace: flags.leaderElectionNamespace ?? 'default', name: flags.leaderElectionId },
+        : { name: flags.leaderElectionId, ...(flags.leaderElectionNamespace !== undefined && { namespace: flags.leaderElectionNamespace }) },
       shutdownGraceMs: flags.shutdownGrace,
       ...(flags.kubeconfig !== undefined && { kubeconfig: flags.kubeconfig }),
     };
