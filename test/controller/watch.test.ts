@@ -320,6 +320,16 @@ describe('startReflector against a purpose-built API server', () => {
     expect(kube.lists()).toHaveLength(1);
   });
 
+  it('restarts a watch that went silent (idle timeout) from the same resourceVersion, without counting a failure', async () => {
+    kube.putSilently('a');
+    const { r } = start({ idleTimeoutMs: 300 });
+    await eventually(() => kube.watches().length >= 3, 'two idle restarts', 20_000);
+    const rvs = new Set(kube.watches().map((w) => w.query.get('resourceVersion')));
+    expect([...rvs]).toEqual([String(kube.rv)]);
+    expect(r.counters.restarts).toBe(0);
+    expect(kube.lists()).toHaveLength(1);
+  });
+
   it('backs off and retries a watch answered 500, and a list answered 500', async () => {
     kube.failNextLists = 2;
     kube.nextWatchFaults.push('http500', 'http500');
