@@ -27,7 +27,7 @@ export interface OperatorConfig {
   backoff: { baseMs: number; capMs: number };
   health: { host: string; port: number };
   /** Undefined: no Lease, this replica always leads. Timings default to client-go's (15 s / 10 s / 2 s). */
-  leaderElection: { namespace: string; name: string; leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number } | undefined;
+  leaderElection: { namespace?: string; name: string; leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number } | undefined;
   shutdownGraceMs: number;
 }
 
