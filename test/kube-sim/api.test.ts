@@ -108,9 +108,9 @@ describe('get and the global resourceVersion', () => {
 describe('update', () => {
   it('applies an update with the current resourceVersion and refuses a stale one with 409 Conflict', async () => {
     const s = await core.createNamespacedSecret({ namespace: 'apps', body: { metadata: { name: 'upd' }, stringData: { k: 'v1' } } });
-    const fresh = await core.replaceNamespacedSecret({ name: 'upd', namespace: 'apps', body: { ...s, stringData: { k: 'v2' } } as V1Secret });
+    const fresh = await core.replaceNamespacedSecret({ name: 'upd', namespace: 'apps', body: { ...s, stringData: { k: 'v2' } } });
     expect(Buffer.from(fresh.data?.['k'] ?? '', 'base64').toString()).toBe('v2');
-    const { code, status } = await failure(core.replaceNamespacedSecret({ name: 'upd', namespace: 'apps', body: { ...s, stringData: { k: 'v3' } } as V1Secret }));
+    const { code, status } = await failure(core.replaceNamespacedSecret({ name: 'upd', namespace: 'apps', body: { ...s, stringData: { k: 'v3' } } }));
     expect(code).toBe(409);
     expect(status).toMatchObject({ reason: 'Conflict', message: 'Operation cannot be fulfilled on secrets "upd": the object has been modified; please apply your changes to the latest version and try again' });
   });
@@ -330,7 +330,7 @@ describe('built-ins', () => {
   it('stores leases through CoordinationV1Api with MicroTime fields', async () => {
     const leases = sim.kubeConfig().makeApiClient(CoordinationV1Api);
     const now = new Date();
-    const l = await leases.createNamespacedLease({ namespace: 'apps', body: { metadata: { name: 'leader' }, spec: { holderIdentity: 'me', leaseDurationSeconds: 15, renewTime: now as never } } });
+    const l = await leases.createNamespacedLease({ namespace: 'apps', body: { metadata: { name: 'leader' }, spec: { holderIdentity: 'me', leaseDurationSeconds: 15, renewTime: now } } });
     expect(l.spec?.holderIdentity).toBe('me');
     const replaced = await leases.replaceNamespacedLease({ name: 'leader', namespace: 'apps', body: { ...l, spec: { ...l.spec, holderIdentity: 'you' } } });
     expect(replaced.spec?.holderIdentity).toBe('you');

@@ -11,7 +11,8 @@ export interface FailRule {
   verb?: string;
   /** Resource as counted (`secrets`, `mixpeeksecrets/status`); any when absent. */
   resource?: string;
-  status: 429 | 500 | 503 | 409 | number;
+  /** HTTP status to answer: 429 (with Retry-After), 500, 503, 409 get real-shaped Status bodies. */
+  status: number;
   count: number;
   retryAfterSeconds?: number;
 }

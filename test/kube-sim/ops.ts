@@ -56,7 +56,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 function asObject(body: unknown): KObject {
   if (!isRecord(body)) throw badRequest('the request body must be a JSON object');
   const metadata = isRecord(body['metadata']) ? body['metadata'] : {};
-  return { ...structuredClone(body), metadata: structuredClone(metadata) } as KObject;
+  return { ...structuredClone(body), metadata: structuredClone(metadata) };
 }
 
 function apiVersionOf(rt: ResourceType, version: string | undefined): string {

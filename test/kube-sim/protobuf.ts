@@ -153,7 +153,7 @@ function decodeMessage(buf: Buffer, schema: Schema): Record<string, unknown> {
     if (field.map) {
       const entry = decodeMessage(r.bytes(), { 1: { name: 'k', type: 'string' }, 2: { name: 'v', type: field.map } });
       const m = (out[field.name] ??= {}) as Record<string, unknown>;
-      m[String(entry['k'] ?? '')] = entry['v'] ?? '';
+      m[typeof entry['k'] === 'string' ? entry['k'] : ''] = entry['v'] ?? '';
       continue;
     }
     const value = decodeValue(r, wire, field.type);
@@ -195,7 +195,7 @@ export function decodeKubernetesProtobuf(body: Buffer): Record<string, unknown> 
     const tm = (envelope['typeMeta'] ?? {}) as { apiVersion?: string; kind?: string };
     const schema = KINDS[`${tm.apiVersion ?? ''}/${tm.kind ?? ''}`];
     if (!schema) throw refuse(`protobuf for ${tm.apiVersion ?? '?'} ${tm.kind ?? '?'} is not supported`);
-    const raw = Buffer.from(String(envelope['raw'] ?? ''), 'base64');
+    const raw = Buffer.from(typeof envelope['raw'] === 'string' ? envelope['raw'] : '', 'base64');
     return { apiVersion: tm.apiVersion, kind: tm.kind, ...decodeMessage(raw, schema) };
   } catch (err) {
     if (err instanceof ApiError) throw err;

@@ -141,9 +141,11 @@ describe('watch', () => {
       signal: controller.signal,
     });
     await core.createNamespacedSecret({ namespace: 'w7', body: { metadata: { name: 'm' }, stringData: { v: 'payload-value' } } });
-    const reader = res.body?.getReader();
-    const { value } = (await reader?.read()) ?? {};
-    const text = Buffer.from(value ?? new Uint8Array()).toString();
+    let text = '';
+    for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+      text += Buffer.from(chunk).toString();
+      if (text.includes('\n')) break;
+    }
     controller.abort();
     expect(JSON.parse(text.split('\n')[0] ?? '')).toMatchObject({ type: 'ADDED', object: { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: { name: 'm' } } });
     expect(text).not.toContain(Buffer.from('payload-value').toString('base64'));
