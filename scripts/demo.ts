@@ -65,7 +65,7 @@ async function main(): Promise<void> {
 
     step('vault audit trail (route, name, outcome: never a value)');
     for (const r of h.vaultLog.records().filter((l) => l.audit === true)) {
-      console.log(`${String(r.route)}  name=${String(r.name ?? '-')}  outcome=${String(r.outcome)}  status=${String(r.status)}`);
+      console.log(`${String(r.route)}  name=${typeof r.name === 'string' ? r.name : '-'}  outcome=${String(r.outcome)}  status=${String(r.status)}`);
     }
 
     step('stopping the operator (drains, then exits)');
