@@ -99,7 +99,7 @@ class Elector implements LeaderElector {
   private observedKey: string | undefined;
   private observedAt = 0;
   private observedHolder: string | undefined;
-  /** The lease as last read or written by us: what a release updates. */
+  /** The lease as last read or written: a release updates it only while it names us. */
   private lastLease: V1Lease | undefined;
 
   constructor(
@@ -134,9 +134,10 @@ class Elector implements LeaderElector {
 
   private async run(): Promise<void> {
     while (!this.signal.aborted) {
-      if (!(await this.acquire())) return;
-      if (this.signal.aborted) {
-        // Won the lease while being stopped: hand it straight back.
+      const acquired = await this.acquire();
+      if (!acquired || this.signal.aborted) {
+        // Stopped while campaigning. The lease may still name us (won just now,
+        // or left from a term that ended on failed renewals): hand it back.
         if (this.options.releaseOnCancel ?? true) await this.release();
         return;
       }
@@ -264,6 +265,7 @@ class Elector implements LeaderElector {
       return 'acquired';
     }
     const now = Date.now();
+    this.lastLease = lease;
     this.observe(lease, now);
     const holder = lease.spec?.holderIdentity ?? '';
     const durationMs = (lease.spec?.leaseDurationSeconds ?? Math.ceil(this.timing.leaseDurationMs / 1000)) * 1000;
