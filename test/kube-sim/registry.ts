@@ -76,6 +76,9 @@ const BUILTINS: ResourceType[] = [
   }),
   builtin('', 'v1', 'serviceaccounts', 'ServiceAccount', true, { shortNames: ['sa'] }),
   builtin('', 'v1', 'events', 'Event', true, { shortNames: ['ev'] }),
+  // Stored only (no controllers behind them), so `kubectl apply -k deploy/base` can be checked whole.
+  builtin('', 'v1', 'services', 'Service', true, { shortNames: ['svc'], hasStatus: true }),
+  builtin('apps', 'v1', 'deployments', 'Deployment', true, { shortNames: ['deploy'], hasStatus: true, tracksGeneration: true }),
   builtin('events.k8s.io', 'v1', 'events', 'Event', true, { shortNames: ['ev'] }),
   builtin('coordination.k8s.io', 'v1', 'leases', 'Lease', true, {
     printerColumns: { v1: [{ name: 'Holder', type: 'string', jsonPath: '.spec.holderIdentity' }] },
