@@ -118,6 +118,6 @@ export const runCommand = defineCommand({
       ...(flags.kubeconfig !== undefined && { kubeconfig: flags.kubeconfig }),
     };
     const logger = createLogger({ level: flags.logLevel, base: { component: 'operator' } });
-    return runOperator(config, { logger, shutdown: io.shutdown, announce: (line) => io.out(line) });
+    return runOperator(config, { logger, shutdown: io.shutdown });
   },
 });
