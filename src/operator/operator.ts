@@ -35,6 +35,8 @@ export interface OperatorIo {
   logger: Logger;
   /** Aborted on SIGTERM/SIGINT. */
   shutdown: AbortSignal;
+  /** Told the probe server's URL once listening (tests use port 0). */
+  announce?: (line: string) => void;
 }
 
 const IN_CLUSTER_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
@@ -113,6 +115,7 @@ export async function runOperator(config: OperatorConfig, io: OperatorIo): Promi
     readiness: { caches: () => manager.hasSynced() },
     logger: log,
   });
+  io.announce?.(`probes and metrics on ${health.url}`);
   log.info(
     { healthUrl: health.url, vaultUrl: new URL(config.vaultUrl).origin, namespaces: config.namespaces.length === 0 ? 'all' : config.namespaces, identity },
     'operator started',
