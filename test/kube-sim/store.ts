@@ -25,35 +25,48 @@ function itemKey(namespace: string | undefined, name: string): string {
   return `${namespace ?? ''}/${name}`;
 }
 
+/** Objects of one type, kept ordered by namespace/name (binary search) so lists and continue tokens need no sort. */
 class Table {
   readonly objects = new Map<string, KObject>();
-  private sorted: KObject[] | undefined;
+  private readonly keys: string[] = [];
+  private readonly sorted: KObject[] = [];
 
-  set(k: string, obj: KObject, isNew: boolean): void {
-    this.objects.set(k, obj);
-    if (isNew) this.sorted = undefined;
-    else if (this.sorted) {
-      // Keep the sorted snapshot valid without a re-sort: swap the one entry.
-      const i = this.sorted.findIndex((o) => itemKey(o.metadata.namespace, o.metadata.name ?? '') === k);
-      if (i >= 0) {
-        this.sorted = this.sorted.slice();
-        this.sorted[i] = obj;
-      } else this.sorted = undefined;
+  private position(k: string): number {
+    let lo = 0;
+    let hi = this.keys.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((this.keys[mid] as string) < k) lo = mid + 1;
+      else hi = mid;
     }
+    return lo;
+  }
+
+  set(k: string, obj: KObject): void {
+    const i = this.position(k);
+    if (this.keys[i] === k) this.sorted[i] = obj;
+    else {
+      this.keys.splice(i, 0, k);
+      this.sorted.splice(i, 0, obj);
+    }
+    this.objects.set(k, obj);
   }
 
   delete(k: string): void {
+    const i = this.position(k);
+    if (this.keys[i] === k) {
+      this.keys.splice(i, 1);
+      this.sorted.splice(i, 1);
+    }
     this.objects.delete(k);
-    this.sorted = undefined;
   }
 
-  /** Objects ordered by namespace/name, as continue tokens need a stable order. The array is shared: do not mutate. */
-  ordered(): KObject[] {
-    if (!this.sorted) {
-      const keys = [...this.objects.keys()].sort();
-      this.sorted = keys.map((k) => this.objects.get(k) as KObject);
-    }
-    return this.sorted;
+  /** A copy of the objects in namespace/name order, optionally one namespace (a contiguous range). */
+  ordered(namespace?: string): KObject[] {
+    if (namespace === undefined) return this.sorted.slice();
+    const from = this.position(`${namespace}/`);
+    const to = this.position(`${namespace}0`); // '0' sorts right after '/'
+    return this.sorted.slice(from, to);
   }
 }
 
@@ -83,10 +96,9 @@ export class ObjectStore {
     return this.tables.get(key)?.objects.get(itemKey(namespace, name));
   }
 
-  /** All objects of a type (optionally one namespace), ordered by namespace/name. */
+  /** All objects of a type (optionally one namespace), ordered by namespace/name; the array is the caller's. */
   list(key: string, namespace?: string): KObject[] {
-    const all = this.tables.get(key)?.ordered() ?? [];
-    return namespace === undefined ? all : all.filter((o) => o.metadata.namespace === namespace);
+    return this.tables.get(key)?.ordered(namespace) ?? [];
   }
 
   count(key: string): number {
@@ -101,7 +113,7 @@ export class ObjectStore {
     const previous = t.objects.get(k);
     this.revision += 1;
     obj.metadata.resourceVersion = String(this.revision);
-    t.set(k, obj, previous === undefined);
+    t.set(k, obj);
     this.emit({ type: previous ? 'MODIFIED' : 'ADDED', key, rv: this.revision, object: obj, previous, encoded: new Map() });
     return obj;
   }
