@@ -1,4 +1,5 @@
 import { readDataFile, writeDataFile, type TokenMap } from './data-file.js';
+import { VaultStartError } from './errors.js';
 import type { FernetCipher } from './fernet.js';
 
 /**
@@ -19,8 +20,18 @@ export class SecretStore {
 
   /** Loads the data file when there is one. @throws VaultStartError for a corrupt or undecryptable file. */
   static async open(options: { cipher: FernetCipher; dataFile?: string | undefined }): Promise<SecretStore> {
-    const loaded = options.dataFile === undefined ? undefined : await readDataFile(options.dataFile, options.cipher);
-    return new SecretStore(loaded ?? new Map<string, string>(), options.cipher, options.dataFile);
+    const { dataFile, cipher } = options;
+    const loaded = dataFile === undefined ? undefined : await readDataFile(dataFile, cipher);
+    const store = new SecretStore(loaded ?? new Map<string, string>(), cipher, dataFile);
+    if (dataFile !== undefined && loaded === undefined) {
+      // Write the empty vault now: it binds the file to this key and proves the place is writable before serving.
+      try {
+        await store.flush();
+      } catch (err) {
+        throw new VaultStartError('DataFileIO', `cannot write data file ${dataFile}: ${(err as Error).message}`);
+      }
+    }
+    return store;
   }
 
   names(): string[] {
