@@ -77,6 +77,8 @@ class KubernetesApiFailure extends Error {
   constructor(
     readonly what: string,
     readonly summary: string,
+    /** The HTTP status, when the API server answered. */
+    readonly status?: number,
   ) {
     super(what);
   }
@@ -99,7 +101,8 @@ async function kube<T>(what: string, call: () => T | Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (e) {
-    throw new KubernetesApiFailure(what, summarize(e));
+    const code = typeof e === 'object' && e !== null ? (e as { code?: unknown }).code : undefined;
+    throw new KubernetesApiFailure(what, summarize(e), typeof code === 'number' ? code : undefined);
   }
 }
 
@@ -136,7 +139,7 @@ async function reconcileKey(key: string, deps: ReconcileDeps, signal: AbortSigna
       }
       return { outcome: 'Deleted' };
     }
-    return blocked(ctx, 'InvalidSpec', parsed.error.message);
+    return invalidSpec(ctx, parsed.error.message);
   }
   const { spec, refreshMs } = parsed.value;
   const connectionId = (deps.connectionIdOf ?? defaultConnectionIdOf)(namespace, spec.connectionRef?.name);
@@ -404,6 +407,25 @@ async function blocked(ctx: Ctx, reason: FailureReason, message: string): Promis
     ctx.deps.logger?.warn({ key: ctx.key, reason }, message);
   }
   return { outcome: 'Blocked', reason };
+}
+
+/**
+ * Ready=False InvalidSpec. A spec stored before the schema tightened makes
+ * the object invalid as a whole, and an API server without validation
+ * ratcheting (before 1.28) then answers 422 to a status write too. The
+ * Warning event is the only report left; retrying cannot help until the spec
+ * is edited, and that edit wakes the CR.
+ */
+async function invalidSpec(ctx: Ctx, message: string): Promise<ReconcileResult> {
+  try {
+    return await blocked(ctx, 'InvalidSpec', message);
+  } catch (e) {
+    if (!(e instanceof KubernetesApiFailure && e.status === 422)) throw e;
+    const unwritable = `${message} (the status cannot be written: the API server rejects this object under the current schema)`;
+    await emit(ctx, { type: 'Warning', reason: 'InvalidSpec', message: unwritable });
+    ctx.deps.logger?.warn({ key: ctx.key, reason: 'InvalidSpec' }, unwritable);
+    return { outcome: 'Blocked', reason: 'InvalidSpec' };
+  }
 }
 
 /** Writes the status only if it would change; returns whether it wrote. */
