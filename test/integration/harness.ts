@@ -3,15 +3,16 @@
  * wired the way a user would run them: the operator reads a kubeconfig file
  * and talks HTTPS to the "API server" and HTTP to the vault on loopback.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, type V1CustomResourceDefinition, type V1Secret } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type V1Secret } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
 import { CapturedLog, createLogger } from '../../src/observability/log.js';
 import { runOperator, type OperatorConfig } from '../../src/operator/operator.js';
-import { GROUP, PLURAL, VERSION, type MixpeekSecretSpec, type StoredMixpeekSecret } from '../../src/controller/types.js';
-import { startKubeSim, type KubeSim } from '../kube-sim/index.js';
+import { GROUP, PLURAL, VERSION, type StoredMixpeekSecret } from '../../src/controller/types.js';
+import { startKubeSim, type KObject, type KubeSim } from '../kube-sim/index.js';
 import { startVaultServer, type VaultServer } from '../../src/vault/index.js';
 
 export const OPERATOR_KEY = 'sk_operator_admin_key';
@@ -22,6 +23,29 @@ export interface RunningOperator {
   /** SIGTERM, as the process would get it; resolves with the exit code. */
   stop(): Promise<number>;
   readonly exited: Promise<number>;
+  readonly stopped: boolean;
+  /** The probe and metrics server, once it listens. */
+  healthUrl(): Promise<string>;
+  /** Parsed log lines, optionally only those with this `msg`. */
+  records(msg?: string): Record<string, unknown>[];
+  /** The `reconciled` lines for one CR. */
+  reconciles(namespace: string, name: string): { outcome?: string; reason?: string }[];
+}
+
+/** An audit line of the local vault, with the time pino stamped on it. */
+export interface VaultAuditRecord {
+  time: number;
+  route: string;
+  name?: string;
+  outcome: string;
+  status: number;
+}
+
+export interface EventSummary {
+  type?: string;
+  reason?: string;
+  message?: string;
+  involvedObject: { name?: string };
 }
 
 export interface Harness {
@@ -35,12 +59,33 @@ export interface Harness {
   operators: RunningOperator[];
   startOperator(overrides?: Partial<OperatorConfig>): RunningOperator;
   applyCrd(): Promise<void>;
+  /** Creates or replaces the CRD with this (parsed) document. */
+  putCrd(crd: KObject): Promise<void>;
+  /** A fresh, unmistakable secret value, remembered for the leak scan. */
+  secretValue(label: string): string;
+  /** Remembers values (secrets, API keys) the leak scan must never find. */
+  remember(...values: string[]): void;
+  /** Everything the leak scan looks for. */
+  readonly radioactive: ReadonlySet<string>;
+  /** Error messages tests saw (failed calls, rejections), for the leak scan. */
+  readonly errors: string[];
+  noteError(e: unknown): void;
   createNamespace(name: string): Promise<void>;
   /** Creates or replaces a Opaque Secret with string data; returns its resourceVersion. */
   putSecret(namespace: string, name: string, data: Record<string, string>): Promise<string>;
-  createMixpeekSecret(namespace: string, name: string, spec: Partial<MixpeekSecretSpec> & Record<string, unknown>): Promise<StoredMixpeekSecret>;
+  /** Same with raw bytes (e.g. not UTF-8), sent as `data`. */
+  putSecretBytes(namespace: string, name: string, data: Record<string, Buffer>): Promise<string>;
+  deleteSecret(namespace: string, name: string): Promise<void>;
+  /** `spec` is sent as given: tests store invalid ones on purpose. */
+  createMixpeekSecret(namespace: string, name: string, spec: Record<string, unknown>): Promise<StoredMixpeekSecret>;
   getMixpeekSecret(namespace: string, name: string): Promise<StoredMixpeekSecret | undefined>;
-  events(namespace: string): Promise<{ type?: string; reason?: string; message?: string; involvedObject: { name?: string } }[]>;
+  /** Merge-patches the spec (the main resource, as `kubectl patch --type=merge` would). */
+  patchMixpeekSecretSpec(namespace: string, name: string, spec: Record<string, unknown>): Promise<StoredMixpeekSecret>;
+  deleteMixpeekSecret(namespace: string, name: string): Promise<void>;
+  events(namespace: string): Promise<EventSummary[]>;
+  /** Events about one CR, oldest first. */
+  eventsFor(namespace: string, name: string): Promise<EventSummary[]>;
+  vaultAudit(): VaultAuditRecord[];
   close(): Promise<void>;
 }
 
@@ -57,6 +102,10 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}${last instanceof Error ? ` (last error: ${last.message.slice(0, 200)})` : ''}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 export function readyOf(cr: StoredMixpeekSecret | undefined): { status?: string; reason?: string; message?: string } | undefined {
@@ -78,8 +127,10 @@ export async function startHarness(options: { vaultKeys?: { key: string; role: '
   const kc = sim.kubeConfig();
   const core = kc.makeApiClient(CoreV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
-  const extensions = kc.makeApiClient(ApiextensionsV1Api);
   const operators: RunningOperator[] = [];
+  const radioactive = new Set<string>([OPERATOR_KEY, ...(options.vaultKeys ?? []).map((k) => k.key)]);
+  const errors: string[] = [];
+  const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
   const h: Harness = {
     dir,
@@ -90,9 +141,24 @@ export async function startHarness(options: { vaultKeys?: { key: string; role: '
     core,
     custom,
     operators,
+    radioactive,
+    errors,
+    secretValue(label) {
+      const v = `sv-${label}-${randomBytes(9).toString('base64url')}`;
+      radioactive.add(v);
+      return v;
+    },
+    remember(...values) {
+      for (const v of values) if (v !== '') radioactive.add(v);
+    },
+    noteError(e) {
+      errors.push(e instanceof Error ? `${e.name}: ${e.message}\n${e.stack ?? ''}` : String(e));
+    },
     startOperator(overrides = {}) {
       const log = new CapturedLog();
       const shutdown = new AbortController();
+      let announced: (url: string) => void = () => undefined;
+      const health = new Promise<string>((resolve) => (announced = resolve));
       const config: OperatorConfig = {
         kubeconfig: kubeconfigPath,
         namespaces: [],
@@ -108,26 +174,50 @@ export async function startHarness(options: { vaultKeys?: { key: string; role: '
         shutdownGraceMs: 10_000,
         ...overrides,
       };
-      const exited = runOperator(config, { logger: createLogger({ level: 'debug', destination: log }), shutdown: shutdown.signal });
+      const exited = runOperator(config, {
+        logger: createLogger({ level: 'debug', destination: log }),
+        shutdown: shutdown.signal,
+        announce: (line) => announced(line.replace(/^.* on /, '')),
+      });
+      const records = (msg?: string): Record<string, unknown>[] => log.records().filter((r) => msg === undefined || r.msg === msg);
       const running: RunningOperator = {
         log,
         exited,
+        get stopped() {
+          return shutdown.signal.aborted;
+        },
         stop: async () => {
           shutdown.abort();
           return exited;
         },
+        healthUrl: () => health,
+        records,
+        reconciles: (namespace, name) =>
+          records('reconciled')
+            .filter((r) => r.namespace === namespace && r.name === name)
+            .map((r) => ({ outcome: r.outcome as string | undefined, reason: r.reason as string | undefined })),
       };
       operators.push(running);
       return running;
     },
     async applyCrd() {
-      const crd = parseYaml(await readFile(CRD_PATH, 'utf8')) as V1CustomResourceDefinition;
-      await extensions.createCustomResourceDefinition({ body: crd });
+      await h.putCrd(await loadCrd());
+    },
+    putCrd(crd) {
+      // Straight into the store: client-node's typed serializer would drop the schema's x-kubernetes-* keys.
+      const ref = 'customresourcedefinitions.apiextensions.k8s.io';
+      const name = crd.metadata?.name ?? '';
+      const current = sim.store.get(ref, undefined, name);
+      const obj = structuredClone(crd);
+      if (current) sim.store.update(ref, { ...obj, metadata: { ...obj.metadata, resourceVersion: current.metadata.resourceVersion } });
+      else sim.store.create(ref, obj);
+      return Promise.resolve();
     },
     async createNamespace(name) {
       await core.createNamespace({ body: { metadata: { name } } });
     },
     async putSecret(namespace, name, data) {
+      h.remember(...Object.values(data));
       const body: V1Secret = { metadata: { name, namespace }, type: 'Opaque', stringData: data };
       let s: V1Secret;
       try {
@@ -139,6 +229,23 @@ export async function startHarness(options: { vaultKeys?: { key: string; role: '
         s = await core.createNamespacedSecret({ namespace, body });
       }
       return s.metadata?.resourceVersion ?? '';
+    },
+    async putSecretBytes(namespace, name, data) {
+      const encoded = Object.fromEntries(Object.entries(data).map(([k, v]) => [k, v.toString('base64')]));
+      const body: V1Secret = { metadata: { name, namespace }, type: 'Opaque', data: encoded };
+      let s: V1Secret;
+      try {
+        const current = await core.readNamespacedSecret({ name, namespace });
+        body.metadata = { name, namespace, resourceVersion: current.metadata?.resourceVersion ?? '' };
+        s = await core.replaceNamespacedSecret({ name, namespace, body });
+      } catch (e) {
+        if ((e as { code?: number }).code !== 404) throw e;
+        s = await core.createNamespacedSecret({ namespace, body });
+      }
+      return s.metadata?.resourceVersion ?? '';
+    },
+    async deleteSecret(namespace, name) {
+      await core.deleteNamespacedSecret({ name, namespace });
     },
     async createMixpeekSecret(namespace, name, spec) {
       return (await custom.createNamespacedCustomObject({
@@ -157,9 +264,28 @@ export async function startHarness(options: { vaultKeys?: { key: string; role: '
         throw e;
       }
     },
+    async patchMixpeekSecretSpec(namespace, name, spec) {
+      return (await custom.patchNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace, name, body: { spec } }, mergePatch)) as StoredMixpeekSecret;
+    },
+    async deleteMixpeekSecret(namespace, name) {
+      await custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace, name });
+    },
     async events(namespace) {
       const list = await core.listNamespacedEvent({ namespace });
       return list.items.map((e) => ({ type: e.type, reason: e.reason, message: e.message, involvedObject: { name: e.involvedObject.name } }));
+    },
+    async eventsFor(namespace, name) {
+      return (await h.events(namespace)).filter((e) => e.involvedObject.name === name);
+    },
+    vaultAudit() {
+      return vaultLog
+        .records()
+        .filter((r) => r.audit === true)
+        .map((r) => {
+          const rec: VaultAuditRecord = { time: Date.parse(String(r.time)), route: String(r.route), outcome: String(r.outcome), status: Number(r.status) };
+          if (typeof r.name === 'string') rec.name = r.name;
+          return rec;
+        });
     },
     async close() {
       await Promise.all(operators.map((o) => o.stop()));
@@ -169,4 +295,90 @@ export async function startHarness(options: { vaultKeys?: { key: string; role: '
     },
   };
   return h;
+}
+
+/** The CRD as shipped. */
+export async function loadCrd(): Promise<KObject> {
+  return parseYaml(await readFile(CRD_PATH, 'utf8')) as KObject;
+}
+
+/** Where a value was found; never the value itself, so a failing scan does not spread it further. */
+export interface Leak {
+  where: string;
+  /** Which remembered value (its position in the set), and in what encoding. */
+  value: number;
+  encoding: 'plain' | 'base64' | 'base64url';
+}
+
+function encodings(value: string): { encoding: Leak['encoding']; text: string }[] {
+  const bytes = Buffer.from(value, 'utf8');
+  return [
+    { encoding: 'plain', text: value },
+    { encoding: 'base64', text: bytes.toString('base64') },
+    { encoding: 'base64url', text: bytes.toString('base64url') },
+  ];
+}
+
+/**
+ * Everything the test run could have shown a person: every operator's log
+ * lines, the vault's audit log, every Event, every MixpeekSecret (status
+ * included) and Lease in the API server, the metrics of operators still
+ * running, and the error messages the test noted. Secrets are left out: they
+ * are where the values are supposed to be.
+ */
+export async function collectVisible(h: Harness): Promise<{ where: string; text: string }[]> {
+  const out: { where: string; text: string }[] = [];
+  h.operators.forEach((o, i) => out.push({ where: `operator #${i} log`, text: o.log.text }));
+  out.push({ where: 'vault audit log', text: h.vaultLog.text });
+  for (const ref of ['events', 'events.events.k8s.io', 'mixpeeksecrets.mixpeek.com', 'leases.coordination.k8s.io']) {
+    let objects: unknown[] = [];
+    try {
+      objects = h.sim.store.list(ref);
+    } catch {
+      continue; // not served (e.g. the CRD was never applied)
+    }
+    for (const o of objects) out.push({ where: `${ref} ${JSON.stringify((o as { metadata?: { namespace?: string; name?: string } }).metadata?.name)}`, text: JSON.stringify(o) });
+  }
+  for (const [i, o] of h.operators.entries()) {
+    if (o.stopped) continue;
+    const url = await Promise.race([o.healthUrl(), sleep(2_000).then(() => undefined)]);
+    if (url === undefined) continue;
+    try {
+      const res = await fetch(`${url}/metrics`);
+      out.push({ where: `operator #${i} /metrics`, text: await res.text() });
+    } catch (e) {
+      h.noteError(e);
+    }
+  }
+  h.errors.forEach((text, i) => out.push({ where: `noted error #${i}`, text }));
+  return out;
+}
+
+export async function scanForLeaks(h: Harness): Promise<Leak[]> {
+  const visible = await collectVisible(h);
+  const leaks: Leak[] = [];
+  [...h.radioactive].forEach((value, index) => {
+    for (const { encoding, text } of encodings(value)) {
+      for (const v of visible) if (v.text.includes(text)) leaks.push({ where: v.where, value: index, encoding });
+    }
+  });
+  return leaks;
+}
+
+/** Fails when any remembered value shows anywhere visible; call it in afterAll, before close(). */
+export async function expectNoLeaks(h: Harness): Promise<void> {
+  const leaks = await scanForLeaks(h);
+  if (leaks.length > 0) throw new Error(`secret values leaked: ${JSON.stringify(leaks)}`);
+  // The scan must have had something to look at, or it proves nothing.
+  if (h.operators.length > 0 && h.operators.every((o) => o.log.lines.length === 0)) throw new Error('leak scan: no operator log was captured');
+}
+
+/** afterAll body: scan, then tear down even when the scan fails. */
+export async function scanAndClose(h: Harness | undefined): Promise<void> {
+  if (!h) return;
+  try {
+    await expectNoLeaks(h);
+  } finally {
+    await h.close();
+  }
 }
