@@ -261,6 +261,33 @@ describe('custom resources', () => {
     expect(code).toBe(409);
   });
 
+  it('refuses an update of a custom resource without a resourceVersion (422), as custom resources allow no unconditional update', async () => {
+    const w = (await custom.createNamespacedCustomObject({ ...params, body: widget('w-norv', ns, { size: 2 }) })) as KObject;
+    const body = { ...w, metadata: { ...w.metadata, resourceVersion: undefined } };
+    const { code, status } = await failure(custom.replaceNamespacedCustomObject({ ...params, name: 'w-norv', body }));
+    expect(code).toBe(422);
+    expect(status).toMatchObject({ reason: 'Invalid', details: { causes: [{ field: 'metadata.resourceVersion' }] } });
+  });
+
+  it('answers a watch asked as=Table with Table events carrying the printer columns', async () => {
+    const controller = new AbortController();
+    const res = await fetch(`${sim.url}/apis/${GROUP}/${VERSION}/namespaces/${ns}/${PLURAL}?watch=true&fieldSelector=metadata.name%3Dw-tablewatch`, {
+      headers: { Authorization: `Bearer ${sim.adminToken}`, Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' },
+      signal: controller.signal,
+    });
+    await custom.createNamespacedCustomObject({ ...params, body: widget('w-tablewatch', ns, { size: 3 }) });
+    let text = '';
+    for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+      text += Buffer.from(chunk).toString();
+      if (text.includes('\n')) break;
+    }
+    controller.abort();
+    const event = JSON.parse(text.split('\n')[0] ?? '') as { type: string; object: { kind: string; rows: { cells: unknown[] }[] } };
+    expect(event.type).toBe('ADDED');
+    expect(event.object.kind).toBe('Table');
+    expect(event.object.rows[0]?.cells.slice(0, 3)).toEqual(['w-tablewatch', 3, 'blue']);
+  });
+
   it('server-side apply creates when absent and merges when present', async () => {
     const apply = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
     const created = (await custom.patchNamespacedCustomObject({ ...params, name: 'w-ssa', fieldManager: 'test', force: true, body: widget('w-ssa', ns, { size: 5 }) }, apply)) as KObject;

@@ -212,6 +212,12 @@ describe.skipIf(kubectlMissing)(kubectlMissing ? 'kubectl (skipped: kubectl is n
     ];
     const applied = await kubectl('apply', '-f', await manifest('rbac.yaml', rbac));
     expect(applied.code).toBe(0);
+    // `kubectl create role|rolebinding` send protobuf bodies; the grants must arrive intact.
+    expect((await kubectl('create', 'role', 'lease-reader', '--verb=get', '--resource=leases.coordination.k8s.io', '-n', 'team')).code).toBe(0);
+    expect((await kubectl('create', 'rolebinding', 'lease-reader', '--role=lease-reader', '--serviceaccount=team:op', '-n', 'team')).code).toBe(0);
+    expect(sim.store.get('roles.rbac.authorization.k8s.io', 'team', 'lease-reader')?.['rules']).toEqual([
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get'] },
+    ]);
     const as = '--as=system:serviceaccount:team:op';
     const yes = await kubectl('auth', 'can-i', 'list', 'widgets', '-n', 'team', as);
     expect(yes.stdout.trim()).toBe('yes');
@@ -220,6 +226,7 @@ describe.skipIf(kubectlMissing)(kubectlMissing ? 'kubectl (skipped: kubectl is n
     expect(status.stdout.trim()).toBe('yes');
     const named = await kubectl('auth', 'can-i', 'get', 'secret/only-this', '-n', 'team', as);
     expect(named.stdout.trim()).toBe('yes');
+    expect((await kubectl('auth', 'can-i', 'get', 'leases', '-n', 'team', as)).stdout.trim()).toBe('yes');
     const no = await kubectl('auth', 'can-i', 'update', 'widgets', '-n', 'team', as);
     expect(no.stdout.trim()).toBe('no');
     expect(no.code).toBe(1);
