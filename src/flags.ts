@@ -76,17 +76,15 @@ const DURATION_UNITS_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m:
 export function parseDuration(raw: string): number {
   const text = raw.trim();
   if (text === '0') return 0;
+  const invalid = new Error(`'${raw}' is not a duration (use e.g. 500ms, 10s, 5m, 1h)`);
+  if (text === '') throw invalid;
   const part = /(\d+(?:\.\d+)?)(ms|s|m|h)/y;
   let total = 0;
-  let at = 0;
-  while (at < text.length) {
-    part.lastIndex = at;
+  while (part.lastIndex < text.length) {
     const m = part.exec(text);
-    if (!m) throw new Error(`'${raw}' is not a duration (use e.g. 500ms, 10s, 5m, 1h)`);
+    if (!m) throw invalid;
     total += Number(m[1]) * (DURATION_UNITS_MS[m[2] ?? ''] ?? 0);
-    at = part.lastIndex;
   }
-  if (text.length === 0) throw new Error(`'${raw}' is not a duration (use e.g. 500ms, 10s, 5m, 1h)`);
   return Math.round(total);
 }
 

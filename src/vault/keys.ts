@@ -32,8 +32,8 @@ export class ApiKeyRing {
     this.roles = new Map(keys.map((k) => [k.key, k.role]));
   }
 
-  /** The role of the bearer token in an Authorization header, or undefined for none or an unknown one. */
-  roleOf(authorization: string | undefined): { key: string; role: ApiKeyRole } | undefined {
+  /** The key and role of the bearer token in an Authorization header; undefined for none or an unknown one. */
+  callerOf(authorization: string | undefined): { key: string; role: ApiKeyRole } | undefined {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
     const key = m?.[1];
     if (key === undefined) return undefined;

@@ -137,7 +137,7 @@ export class VaultHttpServer {
         throw new ApiError(405, 'MethodNotAllowedError', 'Method not allowed', null, { allow: route.allow });
       }
 
-      const caller: Caller | undefined = this.deps.keys.roleOf(req.headers.authorization);
+      const caller: Caller | undefined = this.deps.keys.callerOf(req.headers.authorization);
       if (!caller) throw new ApiError(401, 'UnauthorizedError', 'Missing or invalid API key');
       audit.role = caller.role;
       if (!roleAllows(caller.role, route.role)) {

@@ -79,6 +79,27 @@ describe('data file', () => {
     expect(await readdir(dir)).toEqual(['vault.json']);
   });
 
+  it('keeps every one of many concurrent writes across a restart', async () => {
+    const key = generateEncryptionKey();
+    const vault = await start({ encryptionKey: key });
+    const names = Array.from({ length: 40 }, (_, i) => `c${i}`);
+    await Promise.all(names.map((n) => create(vault, n, `value-of-${n}`)));
+    await Promise.all(names.slice(0, 20).map((n) => call(vault.url, 'PUT', item(n), { key: ADMIN, json: { secret_value: `new-${n}` } })));
+    await vault.close();
+    const again = await start({ encryptionKey: key });
+    expect(again.names().sort()).toEqual([...names].sort());
+    for (const [i, n] of names.entries()) expect(again.plaintext(n)).toBe(i < 20 ? `new-${n}` : `value-of-${n}`);
+  });
+
+  it('answers 500 InternalServerError when a change cannot be saved, and says so in writes()', async () => {
+    const vault = await start({ encryptionKey: generateEncryptionKey() });
+    await rm(dir, { recursive: true, force: true });
+    const res = await call(vault.url, 'POST', SECRETS, { key: ADMIN, json: { secret_name: 'lost', secret_value: 'v' } });
+    expect(res.status).toBe(500);
+    expect(res.body).toMatchObject({ success: false, status: 500, error: { type: 'InternalServerError' } });
+    expect(vault.writes()).toEqual([expect.objectContaining({ op: 'create', name: 'lost', status: 500 })]);
+  });
+
   it('without ENCRYPTION_KEY generates a 0600 key file beside the data file and reuses it next start', async () => {
     const first = await start();
     await create(first, 'k', 'key-file-value');
@@ -144,6 +165,13 @@ describe('start-up refuses instead of serving an empty vault', () => {
     expect(err.message).toContain(`${dataFile}.key`);
     // No new key was generated over the old data.
     expect(await readdir(dir)).toEqual(['vault.json']);
+  });
+
+  it('a data file in a directory that does not exist', async () => {
+    dataFile = join(dir, 'missing-dir', 'vault.json');
+    const err = await startError({ encryptionKey: generateEncryptionKey() });
+    expect(err.kind).toBe('DataFileIO');
+    expect(err.message).toContain(dataFile);
   });
 
   it('an ENCRYPTION_KEY that is not 32 bytes of url-safe base64, without repeating it', async () => {

@@ -308,6 +308,24 @@ describe('413 with a configured limit', () => {
       });
       expect(over.status).toBe(413);
       expectEnvelope(over.body, 413, 'PayloadTooLargeError');
+
+      // Without a Content-Length (chunked), the limit is enforced while reading.
+      const chunks = [Buffer.from('{"secret_name":"c","secret_value":"'), Buffer.alloc(200, 'v'), Buffer.from('"}')];
+      const streamed = await fetch(`${vault.url}${SECRETS}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+        body: new ReadableStream<Uint8Array>({
+          start(controller) {
+            for (const c of chunks) controller.enqueue(c);
+            controller.close();
+          },
+        }),
+        duplex: 'half',
+      });
+      expect(streamed.headers.get('transfer-encoding')).toBeNull();
+      expect(streamed.status).toBe(413);
+      expectEnvelope(await streamed.json(), 413, 'PayloadTooLargeError');
+      expect(vault.names()).toEqual(['a']);
     } finally {
       await vault.close();
     }
