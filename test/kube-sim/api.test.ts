@@ -10,11 +10,12 @@ import {
   CustomObjectsApi,
   PatchStrategy,
   setHeaderOptions,
+  Watch,
   type V1Secret,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKubeSim, type KubeSim } from './index.js';
-import { GROUP, PLURAL, raw, VERSION, widget, widgetCrd, WIDGETS } from './test-fixtures.js';
+import { eventually, GROUP, PLURAL, raw, VERSION, widget, widgetCrd, WIDGETS } from './test-fixtures.js';
 import type { KObject } from './types.js';
 
 let sim: KubeSim;
@@ -345,7 +346,17 @@ describe('custom resources', () => {
     (crd['spec'] as { names: Record<string, unknown> }).names = { plural: 'gizmos', kind: 'Gizmo' };
     sim.store.create('customresourcedefinitions.apiextensions.k8s.io', crd);
     expect((await raw(sim.url, sim.adminToken, 'GET', `/apis/${GROUP}/${VERSION}/namespaces/${ns}/gizmos`)).status).toBe(200);
+    sim.store.create('gizmos.sim.example.com', { apiVersion: `${GROUP}/${VERSION}`, kind: 'Gizmo', metadata: { name: 'g1', namespace: ns }, spec: { size: 1 } });
+    const events: string[] = [];
+    let ended: unknown = 'open';
+    await new Watch(sim.kubeConfig()).watch(`/apis/${GROUP}/${VERSION}/namespaces/${ns}/gizmos`, { resourceVersion: sim.store.resourceVersion }, (type) => events.push(type), (err: unknown) => {
+      ended = err;
+    });
+    await eventually(() => (sim.faults.openWatches() > 0 ? true : undefined));
     sim.store.delete('customresourcedefinitions.apiextensions.k8s.io', undefined, 'gizmos.sim.example.com');
+    // Its objects go with it, and watches on it end.
+    await eventually(() => (ended === null ? true : undefined));
+    expect(events).toEqual(['DELETED']);
     const gone = await raw(sim.url, sim.adminToken, 'GET', `/apis/${GROUP}/${VERSION}/namespaces/${ns}/gizmos`);
     expect(gone.status).toBe(404);
     const discovery = (await raw(sim.url, sim.adminToken, 'GET', `/apis/${GROUP}/${VERSION}`)).json() as { resources: { name: string }[] };

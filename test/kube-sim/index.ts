@@ -15,7 +15,7 @@ import { clientKubeConfig, writeKubeconfigFile } from './kubeconfig.js';
 import { ResourceOps, type DeleteOptions, type WriteOptions } from './ops.js';
 import type { PatchType } from './patch.js';
 import type { RbacState, UserInfo } from './rbac.js';
-import { keyOf, Registry, type ResourceType } from './registry.js';
+import { keyOf, Registry, resourceTypeFromCrd, type ResourceType } from './registry.js';
 import { createRequestHandler } from './server.js';
 import { ObjectStore } from './store.js';
 import type { KObject } from './types.js';
@@ -26,6 +26,8 @@ export type { KObject } from './types.js';
 export type { UserInfo } from './rbac.js';
 export type { FailRule } from './faults.js';
 export type { ExpiredMode } from './watch.js';
+
+const CRD_KEY = 'customresourcedefinitions.apiextensions.k8s.io';
 
 export interface KubeSimOptions {
   port?: number;
@@ -105,7 +107,13 @@ export async function startKubeSim(options: KubeSimOptions = {}): Promise<KubeSi
   const store = new ObjectStore();
   const registry = new Registry();
   const hub = new WatchHub(options.historySize ?? 10_000);
-  store.onEvent((e) => hub.publish(e));
+  store.onEvent((e) => {
+    hub.publish(e);
+    if (e.type === 'DELETED' && e.key === CRD_KEY) {
+      const rt = resourceTypeFromCrd(e.object);
+      if (typeof rt !== 'string') hub.closeKey(keyOf(rt));
+    }
+  });
   const ops = new ResourceOps(store, registry);
   const auth = new TokenAuthenticator();
   const faults = new Faults(hub, () => store.resourceVersion);

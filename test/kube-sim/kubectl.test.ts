@@ -186,6 +186,9 @@ describe.skipIf(kubectlMissing)(kubectlMissing ? 'kubectl (skipped: kubectl is n
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe('secret/from-kubectl created');
     expect(sim.store.get('secrets', 'default', 'from-kubectl')?.['data']).toEqual({ token: Buffer.from('s3cr3t').toString('base64') });
+    const listed = await kubectl('get', 'secret', 'from-kubectl');
+    expect(listed.stdout.trim().split('\n')[0]?.split(/\s+/)).toEqual(['NAME', 'TYPE', 'AGE']);
+    expect(listed.stdout).toContain('Opaque');
   });
 
   it('answers auth can-i --as a service account from the stored RBAC', async () => {

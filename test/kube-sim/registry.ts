@@ -2,7 +2,7 @@
  * The resource types the simulator serves: the fixed built-ins plus whatever the stored CRDs declare.
  * Objects are stored per group/resource; a CRD serving several versions shares one store.
  */
-import type { PrinterColumn } from './table.js';
+import { AGE_COLUMN, type PrinterColumn } from './table.js';
 import type { KObject } from './types.js';
 
 export const STANDARD_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
@@ -72,7 +72,7 @@ const BUILTINS: ResourceType[] = [
     hasStatus: true,
   }),
   builtin('', 'v1', 'secrets', 'Secret', true, {
-    printerColumns: { v1: [{ name: 'Type', type: 'string', jsonPath: '.type' }] },
+    printerColumns: { v1: [{ name: 'Type', type: 'string', jsonPath: '.type' }, AGE_COLUMN] },
   }),
   builtin('', 'v1', 'serviceaccounts', 'ServiceAccount', true, { shortNames: ['sa'] }),
   builtin('', 'v1', 'events', 'Event', true, { shortNames: ['ev'] }),
@@ -81,7 +81,7 @@ const BUILTINS: ResourceType[] = [
   builtin('apps', 'v1', 'deployments', 'Deployment', true, { shortNames: ['deploy'], hasStatus: true, tracksGeneration: true }),
   builtin('events.k8s.io', 'v1', 'events', 'Event', true, { shortNames: ['ev'] }),
   builtin('coordination.k8s.io', 'v1', 'leases', 'Lease', true, {
-    printerColumns: { v1: [{ name: 'Holder', type: 'string', jsonPath: '.spec.holderIdentity' }] },
+    printerColumns: { v1: [{ name: 'Holder', type: 'string', jsonPath: '.spec.holderIdentity' }, AGE_COLUMN] },
   }),
   builtin('rbac.authorization.k8s.io', 'v1', 'roles', 'Role', true),
   builtin('rbac.authorization.k8s.io', 'v1', 'clusterroles', 'ClusterRole', false),

@@ -84,6 +84,11 @@ export class WatchHub {
     return () => set.delete(s);
   }
 
+  /** Ends every watch of one resource type (its CRD is gone), as the apiserver does. */
+  closeKey(key: string): void {
+    for (const s of [...(this.subscribers.get(key) ?? [])]) s.closeCleanly();
+  }
+
   all(): WatchSubscriber[] {
     return [...this.subscribers.values()].flatMap((s) => [...s]);
   }
