@@ -2,7 +2,7 @@ import { createLogger } from '../observability/log.js';
 import { defineCommand, defineFlags, FlagError, integerIn, oneOf, type CommandIo } from '../flags.js';
 import { VaultStartError } from './errors.js';
 import { parseApiKeySpec } from './keys.js';
-import { DEFAULT_MAX_BODY_BYTES, startVaultServer } from './index.js';
+import { DEFAULT_MAX_BODY_BYTES, startVaultServer, type VaultServer } from './index.js';
 
 export const vaultFlags = defineFlags([
   { name: 'host', env: 'MIXPEEK_VAULT_HOST', type: 'string', metavar: 'ADDRESS', default: '127.0.0.1', description: 'Address to listen on.' },
@@ -88,7 +88,7 @@ export const vaultCommand = defineCommand({
       throw new FlagError('at least one --api-key KEY:ROLE (or MIXPEEK_VAULT_API_KEYS) is required');
     }
     const logger = createLogger({ level: flags.logLevel, base: { component: 'vault' } });
-    let server;
+    let server: VaultServer;
     try {
       server = await startVaultServer({
         host: flags.host,
