@@ -41,3 +41,27 @@ export function decodeContinue(token: string): { rv: string; start: string } | u
 export function itemKeyOf(obj: KObject): string {
   return `${obj.metadata.namespace ?? ''}/${obj.metadata.name ?? ''}`;
 }
+
+// Stored objects are never mutated, so their JSON can be computed once and reused by every list.
+const fullJson = new WeakMap<KObject, string>();
+const metadataJson = new WeakMap<KObject, string>();
+
+/** JSON of a stored object, cached per object. */
+export function jsonOf(obj: KObject): string {
+  let text = fullJson.get(obj);
+  if (text === undefined) {
+    text = JSON.stringify(obj);
+    fullJson.set(obj, text);
+  }
+  return text;
+}
+
+/** JSON of the PartialObjectMetadata form of a stored object, cached per object. */
+export function metadataJsonOf(obj: KObject): string {
+  let text = metadataJson.get(obj);
+  if (text === undefined) {
+    text = JSON.stringify(partialMetadata(obj));
+    metadataJson.set(obj, text);
+  }
+  return text;
+}

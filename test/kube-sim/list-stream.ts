@@ -24,8 +24,13 @@ function drained(res: ServerResponse): Promise<void> {
   });
 }
 
-/** `envelope` is the list object without items; `items` are already in wire form. */
-export async function streamList(res: ServerResponse, envelope: Record<string, unknown>, items: readonly unknown[]): Promise<void> {
+/** `envelope` is the list object without items; `serialize` turns one item into its JSON. */
+export async function streamList<T>(
+  res: ServerResponse,
+  envelope: Record<string, unknown>,
+  items: readonly T[],
+  serialize: (item: T) => string = (item) => JSON.stringify(item),
+): Promise<void> {
   const head = JSON.stringify({ ...envelope, items: [] });
   // `{"kind":...,"items":[]}` → write up to `[`, the items, then `]}`.
   const open = head.slice(0, head.length - 2);
@@ -34,7 +39,7 @@ export async function streamList(res: ServerResponse, envelope: Record<string, u
   for (let i = 0; i < items.length; i += CHUNK_ITEMS) {
     if (res.destroyed) return;
     const parts: string[] = [];
-    for (let j = i; j < Math.min(i + CHUNK_ITEMS, items.length); j++) parts.push(JSON.stringify(items[j]));
+    for (let j = i; j < Math.min(i + CHUNK_ITEMS, items.length); j++) parts.push(serialize(items[j] as T));
     const ok = res.write((i === 0 ? '' : ',') + parts.join(','));
     if (!ok) await drained(res);
     else await yieldToLoop();

@@ -1,6 +1,6 @@
 /** Handlers for resource requests (after authentication, authorization and fault checks). */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { atVersion, decodeContinue, encodeContinue, groupVersion, itemKeyOf, partialMetadata } from './encode.js';
+import { atVersion, decodeContinue, encodeContinue, groupVersion, itemKeyOf, jsonOf, metadataJsonOf, partialMetadata } from './encode.js';
 import { readBody, sendError, sendJson } from './http-io.js';
 import { streamList } from './list-stream.js';
 import { negotiate } from './negotiate.js';
@@ -199,10 +199,12 @@ async function list(
     return;
   }
   if (representation === 'metadataList') {
-    await streamList(res, { kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata: meta }, items.map(partialMetadata));
+    await streamList(res, { kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata: meta }, items, metadataJsonOf);
     return;
   }
-  await streamList(res, { kind: rt.listKind, apiVersion, metadata: meta }, items.map((o) => atVersion(o, apiVersion)));
+  await streamList(res, { kind: rt.listKind, apiVersion, metadata: meta }, items, (o) =>
+    o.apiVersion === apiVersion ? jsonOf(o) : JSON.stringify(atVersion(o, apiVersion)),
+  );
 }
 
 function watch(
