@@ -110,6 +110,18 @@ describe.skipIf(kubectlMissing)(kubectlMissing ? 'kubectl (skipped: kubectl is n
     expect(r.stderr).toContain('unknown field "spec.nope"');
   });
 
+  it('explains a custom resource from the CRD schema served in OpenAPI v3', async () => {
+    const crd = widgetCrd();
+    const versions = (crd['spec'] as { versions: { schema: { openAPIV3Schema: { properties: { spec: { properties: { size: Record<string, unknown> } } } } } }[] }).versions;
+    const size = versions[0]?.schema.openAPIV3Schema.properties.spec.properties.size;
+    if (size) size['description'] = 'How big the widget is.';
+    expect((await kubectl('apply', '-f', await manifest('crd-doc.yaml', crd))).code).toBe(0);
+    const r = await kubectl('explain', 'widgets.spec.size');
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('FIELD: size <integer>');
+    expect(r.stdout).toContain('How big the widget is.');
+  });
+
   it('applies server-side, creating when absent', async () => {
     await applyCrd();
     const path = await manifest('ssa.yaml', widget('ssa', 'default', { size: 4 }));

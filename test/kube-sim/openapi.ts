@@ -16,6 +16,20 @@ function allGroupVersions(registry: Registry): [string, string][] {
   return out;
 }
 
+function withTypeMeta(schema: Record<string, unknown>, gvk: { group: string; version: string; kind: string }): Record<string, unknown> {
+  const properties = (schema['properties'] ?? {}) as Record<string, unknown>;
+  return {
+    ...schema,
+    properties: {
+      apiVersion: { type: 'string', description: 'APIVersion defines the versioned schema of this representation of an object.' },
+      kind: { type: 'string', description: 'Kind is a string value representing the REST resource this object represents.' },
+      metadata: { type: 'object', description: 'Standard object metadata.' },
+      ...properties,
+    },
+    'x-kubernetes-group-version-kind': [gvk],
+  };
+}
+
 export function openApiDocument(registry: Registry, group: string, version: string): object | undefined {
   const types = registry.inGroupVersion(group, version);
   if (types.length === 0) return undefined;
@@ -41,11 +55,12 @@ export function openApiDocument(registry: Registry, group: string, version: stri
     paths[collection] = { get: operation('list'), post: operation('post') };
     paths[item] = { get: operation('get'), put: operation('put'), patch: operation('patch'), delete: operation('delete') };
     if (rt.hasStatus) paths[`${item}/status`] = { get: operation('get'), put: operation('put'), patch: operation('patch') };
-    schemas[schemaName] = {
-      type: 'object',
-      'x-kubernetes-group-version-kind': [gvk],
-      'x-kubernetes-preserve-unknown-fields': true,
-    };
+    const crdSchema = rt.schemas[version];
+    // A CRD's own schema makes `kubectl explain` work; built-ins get an open object.
+    schemas[schemaName] =
+      typeof crdSchema === 'object' && crdSchema !== null
+        ? withTypeMeta(crdSchema as Record<string, unknown>, gvk)
+        : { type: 'object', 'x-kubernetes-group-version-kind': [gvk], 'x-kubernetes-preserve-unknown-fields': true };
   }
   return {
     openapi: '3.0.0',
