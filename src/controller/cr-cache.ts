@@ -8,9 +8,18 @@
  * last write; while the cache still shows one of those, our written object is
  * the truth. Any other version (ours arriving, or someone else's later
  * write) retires the entry.
+ *
+ * A reconcile can write twice (finalizer, then status). The watch may deliver
+ * the first write before the second is answered, retiring the first entry;
+ * the versions the watch delivered lately are therefore stale for the second
+ * write too, or the reconcile woken by the finalizer event would read the CR
+ * without the new status and push the same value again.
  */
 import { objectKey, type StoredMixpeekSecret } from './types.js';
 import type { CrReader } from './ports.js';
+
+/** Versions remembered per CR from the watch; a write is answered well before this many later events arrive. */
+const RECENT_VERSIONS = 8;
 
 interface Written {
   object: StoredMixpeekSecret;
@@ -21,6 +30,8 @@ export class CrCache implements CrReader {
   private readonly written = new Map<string, Written>();
   /** The status we last wrote, as the API server serialized it back. */
   private readonly ownStatus = new Map<string, string>();
+  /** Versions the watch delivered lately, oldest first. */
+  private readonly delivered = new Map<string, string[]>();
 
   constructor(private readonly cached: (key: string) => StoredMixpeekSecret | undefined) {}
 
@@ -38,15 +49,24 @@ export class CrCache implements CrReader {
   /** After a write based on `basedOn` that the API server answered with `object`. */
   recordWrite(basedOn: string | undefined, object: StoredMixpeekSecret): void {
     const key = objectKey(object.metadata.namespace, object.metadata.name);
+    this.ownStatus.set(key, JSON.stringify(object.status ?? null));
+    const version = object.metadata.resourceVersion;
+    const recent = this.delivered.get(key) ?? [];
+    if (version !== undefined && recent.includes(version)) {
+      // The watch got here first: the cache is at or past this write.
+      this.written.delete(key);
+      return;
+    }
     const previous = this.written.get(key);
     const stale = new Set(previous?.staleVersions);
     const previousVersion = previous?.object.metadata.resourceVersion;
     if (previousVersion !== undefined) stale.add(previousVersion);
     if (basedOn !== undefined) stale.add(basedOn);
-    const version = object.metadata.resourceVersion;
+    // Watch events arrive in version order and ours has not arrived, so all delivered so far precede it
+    // (a relist after 410 could skip versions; a later edit then waits for its next event).
+    for (const v of recent) stale.add(v);
     if (version !== undefined) stale.delete(version);
     this.written.set(key, { object, staleVersions: stale });
-    this.ownStatus.set(key, JSON.stringify(object.status ?? null));
   }
 
   /** Whether `object` carries exactly the status this process last wrote (so its watch event is our echo). */
@@ -56,6 +76,12 @@ export class CrCache implements CrReader {
 
   /** The watch delivered `key` at `resourceVersion`: drop our copy once the cache has caught up. */
   observed(key: string, resourceVersion: string | undefined): void {
+    if (resourceVersion !== undefined) {
+      const recent = this.delivered.get(key) ?? [];
+      recent.push(resourceVersion);
+      if (recent.length > RECENT_VERSIONS) recent.shift();
+      this.delivered.set(key, recent);
+    }
     const mine = this.written.get(key);
     if (mine && (resourceVersion === undefined || !mine.staleVersions.has(resourceVersion))) this.written.delete(key);
   }
@@ -63,6 +89,7 @@ export class CrCache implements CrReader {
   forget(key: string): void {
     this.written.delete(key);
     this.ownStatus.delete(key);
+    this.delivered.delete(key);
   }
 
   /** Entries waiting for the watch; for tests and metrics. */
