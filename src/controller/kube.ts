@@ -213,3 +213,32 @@ export function withAcceptHeader(kubeConfig: KubeConfig, accept: string): KubeCo
   };
   return view;
 }
+
+/**
+ * Makes every request through `kubeConfig` share one connection pool.
+ *
+ * client-node 2.0.1 builds a new undici Agent for each request when the
+ * cluster has TLS settings (a CA, as every in-cluster config has): no
+ * keep-alive, a TLS handshake and a CA parse per call. Measured with the
+ * rotation benchmark, that cost dominated a reconcile. The first Agent built
+ * is kept and handed to every later request; headers (the bearer token, which
+ * the kubelet rotates) are still applied per request. A client certificate
+ * rotated on disk is picked up only by a restart.
+ */
+export function shareConnections(kubeConfig: KubeConfig): KubeConfig {
+  const apply = kubeConfig.applySecurityAuthentication.bind(kubeConfig);
+  let shared: ReturnType<RequestContext['getDispatcher']>;
+  kubeConfig.applySecurityAuthentication = async (context: RequestContext): Promise<void> => {
+    await apply(context);
+    const built = context.getDispatcher();
+    if (built === undefined) return;
+    if (shared === undefined) {
+      shared = built;
+      return;
+    }
+    context.setDispatcher(shared);
+    // Never used: it holds no connection, closing it only releases the object.
+    void built.close();
+  };
+  return kubeConfig;
+}

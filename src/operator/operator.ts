@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
 import { FlagError } from '../flags.js';
 import { startLeaderElection, defaultIdentity, type LeaderElector } from '../controller/leader.js';
+import { shareConnections } from '../controller/kube.js';
 import { Manager } from '../controller/manager.js';
 import { ApiKeyError, MixpeekClient, VaultClientConfigError, apiKeyFromFile, apiKeyFromValue, type ApiKeySource } from '../mixpeek/index.js';
 import type { Logger } from '../observability/log.js';
@@ -79,7 +80,7 @@ function abortedPromise(signal: AbortSignal): Promise<void> {
 
 export async function runOperator(config: OperatorConfig, io: OperatorIo): Promise<number> {
   const log = io.logger;
-  const kubeConfig = loadKubeConfig(config.kubeconfig);
+  const kubeConfig = shareConnections(loadKubeConfig(config.kubeconfig));
   const apiKey = apiKeySource(config, log);
   const metrics = createMetrics();
   let vault: MixpeekClient;
