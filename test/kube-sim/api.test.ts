@@ -300,6 +300,24 @@ describe('custom resources', () => {
     expect(updated.metadata.generation).toBe(2);
   });
 
+  it('server-side apply removes fields the same manager stopped applying, keeps other managers\' fields, and is a no-op when unchanged', async () => {
+    const apply = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
+    const ssa = (manager: string, spec: Record<string, unknown>, labels?: Record<string, string>) =>
+      custom.patchNamespacedCustomObject({ ...params, name: 'w-own', fieldManager: manager, force: true, body: widget('w-own', ns, spec, labels ? { labels } : {}) }, apply) as Promise<KObject>;
+    await ssa('alpha', { size: 3, color: 'red', label: 'abc' }, { team: 'a' });
+    await ssa('beta', { size: 3 }, { other: 'b' });
+    const after = await ssa('alpha', { size: 4 });
+    expect(after['spec']).toEqual({ size: 4, color: 'blue' });
+    expect(after.metadata.labels).toEqual({ other: 'b' });
+    expect((after.metadata.managedFields as { manager: string; operation: string }[]).map((m) => `${m.manager}:${m.operation}`).sort()).toEqual(['alpha:Apply', 'beta:Apply']);
+    const again = await ssa('alpha', { size: 4 });
+    expect(again.metadata.resourceVersion).toBe(after.metadata.resourceVersion);
+    const missing = await raw(sim.url, sim.adminToken, 'PATCH', `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${PLURAL}/w-own`, widget('w-own', ns, { size: 5 }), {
+      'Content-Type': 'application/apply-patch+yaml',
+    });
+    expect(missing.status).toBe(400);
+  });
+
   it('treats strategic merge patch as merge patch for custom resources', async () => {
     await custom.createNamespacedCustomObject({ ...params, body: widget('w-smp', ns, { size: 2 }) });
     const smp = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);

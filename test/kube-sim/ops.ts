@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { jsonEqual } from './json-equal.js';
+import { serverSideApply } from './apply.js';
 import { applyPatch, type PatchType } from './patch.js';
 import { keyOf, resourceTypeFromCrd, type Registry, type ResourceType } from './registry.js';
 import { applyStructuralSchema } from './schema.js';
@@ -27,6 +28,8 @@ export interface WriteOptions {
   subresource?: 'status';
   fieldValidation?: FieldValidation;
   dryRun?: boolean;
+  /** Server-side apply's field manager. */
+  fieldManager?: string;
 }
 
 export interface WriteResult {
@@ -142,14 +145,19 @@ export class ResourceOps {
   patch(rt: ResourceType, namespace: string | undefined, name: string, type: PatchType, body: unknown, opts: WriteOptions = {}): WriteResult {
     const key = keyOf(rt);
     const old = this.store.get(key, rt.namespaced ? namespace : undefined, name);
+    const manager = opts.fieldManager ?? 'kube-sim';
     if (!old) {
       if (type !== 'apply' || opts.subresource) throw notFound({ group: rt.group, resource: rt.plural }, name);
       const fresh = asObject(body);
       fresh.metadata.name ??= name;
-      return this.create(rt, namespace, fresh, opts);
+      return this.create(rt, namespace, serverSideApply(undefined, fresh, manager, timestamp(this.now())), opts);
     }
-    if (type === 'apply' && isRecord(body)) this.checkKind(rt, asObject(body));
-    const patched = applyPatch(type, old, body, rt.custom);
+    let patched: unknown;
+    if (type === 'apply') {
+      const applied = asObject(body);
+      this.checkKind(rt, applied);
+      patched = serverSideApply(old, applied, manager, timestamp(this.now()));
+    } else patched = applyPatch(type, old, body, rt.custom);
     if (!isRecord(patched)) throw badRequest('the patch produced a value that is not an object');
     const incoming = asObject(patched);
     if (incoming.metadata.name !== name) throw badRequest('the patch may not change metadata.name');
@@ -212,6 +220,8 @@ export class ResourceOps {
         else next['status'] = old['status'];
       }
     }
+    // An update that does not mention managedFields keeps them, as the apiserver does.
+    if (next.metadata.managedFields === undefined && old.metadata.managedFields !== undefined) next.metadata.managedFields = old.metadata.managedFields;
     next.metadata.resourceVersion = old.metadata.resourceVersion;
     if (rt.tracksGeneration) next.metadata.generation = old.metadata.generation ?? 1;
     else delete next.metadata.generation;

@@ -77,6 +77,8 @@ export async function handleResource(
     dryRun: query.getAll('dryRun').includes('All'),
   };
   if (subresource) writeOpts.subresource = subresource;
+  const fieldManager = query.get('fieldManager');
+  if (fieldManager) writeOpts.fieldManager = fieldManager;
 
   const represent = (obj: KObject): unknown => {
     switch (negotiate(accept, true)) {
@@ -121,6 +123,7 @@ export async function handleResource(
       return;
     case 'patch': {
       const type = patchTypeOf(req.headers['content-type']);
+      if (type === 'apply' && !fieldManager) throw badRequest('PATCH requests with apply content type require fieldManager');
       written(ctx.ops.patch(rt, namespace, info.name ?? '', type, await readBody(req), writeOpts));
       return;
     }
