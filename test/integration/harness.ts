@@ -312,11 +312,12 @@ export interface Leak {
 
 function encodings(value: string): { encoding: Leak['encoding']; text: string }[] {
   const bytes = Buffer.from(value, 'utf8');
-  return [
+  const all: { encoding: Leak['encoding']; text: string }[] = [
     { encoding: 'plain', text: value },
     { encoding: 'base64', text: bytes.toString('base64') },
     { encoding: 'base64url', text: bytes.toString('base64url') },
   ];
+  return all.filter((e, i) => all.findIndex((o) => o.text === e.text) === i);
 }
 
 /**

@@ -5,7 +5,7 @@
  * overwrite a newer one.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readyOf, scanAndClose, startHarness, waitFor, type Harness } from './harness.js';
+import { readyOf, scanAndClose, scanForLeaks, startHarness, waitFor, type Harness } from './harness.js';
 import type { StoredMixpeekSecret } from '../../src/controller/types.js';
 
 const NS = 'payments';
@@ -115,5 +115,28 @@ describe('sync: create, rotate, burst', () => {
     for (let i = 1; i < ranks.length; i++) expect(ranks[i] as number).toBeGreaterThan(ranks[i - 1] as number);
     expect(ranks.at(-1)).toBe(50);
     expect(ranks.length).toBeLessThanOrEqual(51);
+  });
+
+  it('the leak scan itself finds a planted value in an event, a noted error and the base64 form', async () => {
+    const planted = h.secretValue('planted');
+    const index = [...h.radioactive].indexOf(planted);
+    expect(await scanForLeaks(h)).toEqual([]);
+
+    const event = await h.core.createNamespacedEvent({
+      namespace: NS,
+      body: { metadata: { generateName: 'plant.', namespace: NS }, involvedObject: { kind: 'Pod', name: 'x', namespace: NS }, message: `oops ${planted}` },
+    });
+    h.noteError(new Error(`failed with ${Buffer.from(planted).toString('base64')}`));
+    try {
+      const leaks = await scanForLeaks(h);
+      const found = leaks.filter((l) => l.value === index).map((l) => [l.where.split(' ')[0], l.encoding]);
+      expect(found).toContainEqual(['events', 'plain']);
+      expect(found).toContainEqual(['noted', 'base64']);
+      expect(found.every(([where]) => where === 'events' || where === 'noted')).toBe(true);
+    } finally {
+      await h.core.deleteNamespacedEvent({ namespace: NS, name: event.metadata?.name ?? '' });
+      h.errors.pop();
+    }
+    expect(await scanForLeaks(h)).toEqual([]);
   });
 });
