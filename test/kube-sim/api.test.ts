@@ -382,6 +382,25 @@ describe('custom resources', () => {
   });
 });
 
+describe('namespace deletion', () => {
+  it('keeps a namespace Terminating while an object in it waits on a finalizer, refusing new content meanwhile', async () => {
+    await core.createNamespace({ body: { metadata: { name: 'ending' } } });
+    await core.createNamespacedSecret({ namespace: 'ending', body: { metadata: { name: 'plain' } } });
+    await custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: 'ending', plural: PLURAL, body: widget('held', 'ending', { size: 1 }, { finalizers: ['sim.example.com/hold'] }) });
+    await core.deleteNamespace({ name: 'ending' });
+    const ns = await core.readNamespace({ name: 'ending' });
+    expect(ns.status?.phase).toBe('Terminating');
+    expect(ns.metadata?.deletionTimestamp).toBeInstanceOf(Date);
+    expect(sim.store.get('secrets', 'ending', 'plain')).toBeUndefined();
+    expect(sim.store.get(WIDGETS, 'ending', 'held')?.metadata.deletionTimestamp).toBeDefined();
+    const refused = await failure(core.createNamespacedSecret({ namespace: 'ending', body: { metadata: { name: 'late' } } }));
+    expect(refused.code).toBe(403);
+    expect(refused.status['message']).toBe('secrets "late" is forbidden: unable to create new content in namespace ending because it is being terminated');
+    sim.store.patch(WIDGETS, 'ending', 'held', { metadata: { finalizers: null } });
+    expect((await failure(core.readNamespace({ name: 'ending' }))).code).toBe(404);
+  });
+});
+
 describe('built-ins', () => {
   it('stores leases through CoordinationV1Api with MicroTime fields', async () => {
     const leases = sim.kubeConfig().makeApiClient(CoordinationV1Api);

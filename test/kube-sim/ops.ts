@@ -13,6 +13,7 @@ import {
   ApiError,
   badRequest,
   conflict,
+  forbidden,
   invalid,
   notFound,
   type StatusCause,
@@ -102,7 +103,11 @@ export class ResourceOps {
         throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
       }
       meta.namespace = namespace;
-      if (!this.store.get('namespaces', undefined, namespace)) throw notFound({ group: '', resource: 'namespaces' }, namespace);
+      const ns = this.store.get('namespaces', undefined, namespace);
+      if (!ns) throw notFound({ group: '', resource: 'namespaces' }, namespace);
+      if (ns.metadata.deletionTimestamp) {
+        throw forbidden({ group: rt.group, resource: rt.plural }, meta.name, `unable to create new content in namespace ${namespace} because it is being terminated`);
+      }
     } else delete meta.namespace;
     if (!meta.name && meta.generateName) meta.name = this.generatedName(rt, namespace, meta.generateName);
     this.validateName(rt, obj);
@@ -177,7 +182,7 @@ export class ResourceOps {
       throw conflict(qr, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${old.metadata.resourceVersion ?? ''}`);
     }
     const key = keyOf(rt);
-    if (rt.plural === 'namespaces') this.emptyNamespace(name);
+    if (rt.plural === 'namespaces' && !rt.group) return this.deleteNamespace(old);
     if (rt.plural === 'customresourcedefinitions') this.dropCustomType(old);
     if ((old.metadata.finalizers ?? []).length > 0) {
       if (old.metadata.deletionTimestamp) return { object: old, removed: false };
@@ -188,6 +193,7 @@ export class ResourceOps {
       return { object: this.store.put(key, marked), removed: false };
     }
     const gone = this.store.remove(key, old.metadata.namespace, name) ?? old;
+    this.finishNamespaceIfEmpty(old.metadata.namespace);
     return { object: gone, removed: true };
   }
 
@@ -233,6 +239,7 @@ export class ResourceOps {
     if (old.metadata.deletionTimestamp && (next.metadata.finalizers ?? []).length === 0) {
       if (opts.dryRun) return { object: next, warnings, created: false };
       const gone = this.store.remove(key, old.metadata.namespace, old.metadata.name ?? '') ?? next;
+      this.finishNamespaceIfEmpty(old.metadata.namespace);
       return { object: gone, warnings, created: false };
     }
     if (jsonEqual(old, next)) return { object: old, warnings, created: false };
@@ -323,6 +330,34 @@ export class ResourceOps {
     const key = keyOf(parsed);
     for (const o of this.store.list(key)) this.store.remove(key, o.metadata.namespace, o.metadata.name ?? '');
     this.registry.removeCustom(key);
+  }
+
+  /**
+   * A namespace is marked Terminating, its content deleted; it goes once nothing is left (objects
+   * with finalizers keep it until their finalizers are removed).
+   */
+  private deleteNamespace(ns: KObject): DeleteResult {
+    const name = ns.metadata.name ?? '';
+    let current = ns;
+    if (!ns.metadata.deletionTimestamp) {
+      const marked: KObject = structuredClone(ns);
+      marked.metadata.deletionTimestamp = timestamp(this.now());
+      marked.metadata['deletionGracePeriodSeconds'] = 0;
+      marked['status'] = { phase: 'Terminating' };
+      current = this.store.put('namespaces', marked);
+    }
+    this.emptyNamespace(name);
+    this.finishNamespaceIfEmpty(name);
+    const still = this.store.get('namespaces', undefined, name);
+    return still ? { object: still, removed: false } : { object: current, removed: true };
+  }
+
+  private finishNamespaceIfEmpty(namespace: string | undefined): KObject | undefined {
+    if (namespace === undefined) return undefined;
+    const ns = this.store.get('namespaces', undefined, namespace);
+    if (!ns?.metadata.deletionTimestamp) return undefined;
+    if (this.registry.all().some((rt) => rt.namespaced && this.store.list(keyOf(rt), namespace).length > 0)) return undefined;
+    return this.store.remove('namespaces', undefined, namespace);
   }
 
   private emptyNamespace(namespace: string): void {
