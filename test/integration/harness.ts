@@ -289,6 +289,8 @@ export async function startHarness(options: { vaultKeys?: { key: string; role: '
     },
     async close() {
       await Promise.all(operators.map((o) => o.stop()));
+      // MXS_IT_DUMP=1: every operator warning and error on stderr, to look for trouble the assertions do not name.
+      if (process.env.MXS_IT_DUMP) for (const o of operators) for (const r of o.log.records()) if (r.level !== 'debug' && r.level !== 'info') process.stderr.write(`${JSON.stringify(r)}\n`);
       await vault.close();
       await sim.close();
       await rm(dir, { recursive: true, force: true });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readyOf, startHarness, waitFor, type Harness } from './harness.js';
+import { readyOf, scanAndClose, startHarness, waitFor, type Harness } from './harness.js';
 
 describe('operator smoke', () => {
   let h: Harness;
@@ -8,7 +8,7 @@ describe('operator smoke', () => {
     await h.applyCrd();
     await h.createNamespace('payments');
   });
-  afterAll(async () => h?.close());
+  afterAll(() => scanAndClose(h));
 
   it('creates then updates', async () => {
     const rv1 = await h.putSecret('payments', 'stripe-credentials', { 'api-key': 'value-one-abc' });
