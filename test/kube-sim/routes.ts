@@ -223,15 +223,17 @@ function watch(
   const matches = selectorFilter(rt, query);
   const representation = negotiate(req.headers.accept, false);
   const timeout = query.get('timeoutSeconds');
-  const encode = (obj: KObject): unknown => {
-    if (representation === 'metadataList' || representation === 'metadata') return partialMetadata(obj);
+  const encode = (obj: KObject): string => {
+    if (representation === 'metadataList' || representation === 'metadata') return metadataJsonOf(obj);
     if (representation === 'table') {
-      return toTable([atVersion(obj, apiVersion)], columnsOf(rt, info.version), {
-        includeObject: includeObjectOf(query),
-        resourceVersion: obj.metadata.resourceVersion ?? '',
-      });
+      return JSON.stringify(
+        toTable([atVersion(obj, apiVersion)], columnsOf(rt, info.version), {
+          includeObject: includeObjectOf(query),
+          resourceVersion: obj.metadata.resourceVersion ?? '',
+        }),
+      );
     }
-    return atVersion(obj, apiVersion);
+    return obj.apiVersion === apiVersion ? jsonOf(obj) : JSON.stringify(atVersion(obj, apiVersion));
   };
   serveWatch(
     req,

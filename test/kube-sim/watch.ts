@@ -21,18 +21,18 @@ export interface WatchRequest {
   /** A fault forcing this watch to be answered 410, in the given form. */
   forceExpired: ExpiredMode | undefined;
   expiredMode: ExpiredMode;
-  /** Object as sent in an event (version, metadata-only, table row). Cached per event by `cacheKey`. */
-  encode: (obj: KObject, type: WatchEventType) => unknown;
+  /** JSON of the object as sent in an event (version, metadata-only, table row). Cached per event by `cacheKey`. */
+  encode: (obj: KObject) => string;
   cacheKey: string;
   bookmarkObject: (rv: string) => unknown;
 }
 
-function line(type: string, object: unknown): string {
-  return `{"type":${JSON.stringify(type)},"object":${JSON.stringify(object)}}\n`;
+function line(type: string, objectJson: string): string {
+  return `{"type":"${type}","object":${objectJson}}\n`;
 }
 
 function statusEvent(err: ApiError): string {
-  return line('ERROR', err.toStatus());
+  return line('ERROR', JSON.stringify(err.toStatus()));
 }
 
 export function serveWatch(
@@ -72,14 +72,14 @@ export function serveWatch(
     const cacheKey = `${type}|${w.cacheKey}`;
     let text = event.encoded.get(cacheKey);
     if (text === undefined) {
-      text = line(type, w.encode(event.object, type));
+      text = line(type, w.encode(event.object));
       event.encoded.set(cacheKey, text);
     }
     return text;
   };
 
   const parts: string[] = [];
-  if (initial) for (const o of initial) parts.push(line('ADDED', w.encode(o, 'ADDED')));
+  if (initial) for (const o of initial) parts.push(line('ADDED', w.encode(o)));
   for (const e of replay ?? []) {
     if (w.namespace !== undefined && e.object.metadata.namespace !== w.namespace) continue;
     const now = e.type !== 'DELETED' && w.matches(e.object);
@@ -118,7 +118,7 @@ export function serveWatch(
   if (w.allowBookmarks) {
     timers.push(
       setInterval(() => {
-        if (!ended) res.write(line('BOOKMARK', w.bookmarkObject(String(store.resourceVersion))));
+        if (!ended) res.write(line('BOOKMARK', JSON.stringify(w.bookmarkObject(String(store.resourceVersion)))));
       }, w.bookmarkIntervalMs),
     );
   }
