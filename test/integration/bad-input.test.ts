@@ -154,4 +154,16 @@ describe('bad input', () => {
     // The invalid name was never sent anywhere.
     expect(vaultNamesSeen().has('bad spec/with slash')).toBe(false);
   });
+
+  it('a synced Secret deleted: SecretNotFound, the vault keeps the last value, no vault call', async () => {
+    const kept = h.vault.plaintext('good_token');
+    expect(kept).toBeDefined();
+    const requests = h.vault.requestCount();
+    await h.deleteSecret(NS, 'good');
+    const cr = await readyReason('good', 'SecretNotFound');
+    expect(readyOf(cr)?.status).toBe('False');
+    await warning('good', 'SecretNotFound');
+    expect(h.vault.requestCount()).toBe(requests);
+    expect(h.vault.plaintext('good_token')).toBe(kept);
+  });
 });
