@@ -22,6 +22,7 @@ import { V1MicroTime, type CoordinationV1Api, type KubeConfig, type V1Lease } fr
 import type { Logger } from '../observability/log.js';
 import { silentLogger } from '../observability/log.js';
 import { KubeApiError, isConflict, isNotFound, makeKubeApis, toKubeApiError } from './kube.js';
+import { delay } from './delay.js';
 
 export interface LeaderElectionOptions {
   kubeConfig: KubeConfig;
@@ -172,7 +173,7 @@ class Elector implements LeaderElector {
       const attempt = await this.tryAcquireOrRenew(this.timing.renewDeadlineMs);
       if (attempt === 'acquired') return true;
       // client-go jitters the campaign period by up to 20 %.
-      await sleep(this.timing.retryPeriodMs * (1 + Math.random() * 0.2), this.signal);
+      await delay(this.timing.retryPeriodMs * (1 + Math.random() * 0.2), this.signal);
     }
     return false;
   }
@@ -181,7 +182,7 @@ class Elector implements LeaderElector {
   private async renewUntilLost(): Promise<void> {
     let lastRenew = Date.now();
     while (!this.signal.aborted) {
-      await sleep(this.timing.retryPeriodMs, this.signal);
+      await delay(this.timing.retryPeriodMs, this.signal);
       if (this.signal.aborted) return;
       const left = this.timing.renewDeadlineMs - (Date.now() - lastRenew);
       const attempt = left > 0 ? await this.tryAcquireOrRenew(left) : 'failed';
@@ -329,18 +330,5 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
         reject(e instanceof Error ? e : new Error(String(e)));
       },
     );
-  });
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
   });
 }

@@ -4,37 +4,16 @@
  * pass plain in-memory objects. None of these carries a secret value except
  * VaultPort's `value` argument and CoreSecret's data.
  */
+import { VAULT_ERROR_KINDS, type VaultErrorKind } from '../mixpeek/errors.js';
 import type { Logger } from '../observability/log.js';
 import type { StatusPatch } from './status.js';
 import type { CoreSecret, StoredMixpeekSecret } from './types.js';
 
 type MaybePromise<T> = T | Promise<T>;
 
-/** Mirrors src/mixpeek/errors.ts VaultErrorKind; matched structurally so the controller does not import the client. */
-export type VaultErrorKind =
-  | 'Unauthorized'
-  | 'Forbidden'
-  | 'NotFound'
-  | 'AlreadyExists'
-  | 'RateLimited'
-  | 'Rejected'
-  | 'Unavailable'
-  | 'Timeout'
-  | 'Aborted'
-  | 'InvalidResponse';
-
-const VAULT_ERROR_KINDS: ReadonlySet<string> = new Set<VaultErrorKind>([
-  'Unauthorized',
-  'Forbidden',
-  'NotFound',
-  'AlreadyExists',
-  'RateLimited',
-  'Rejected',
-  'Unavailable',
-  'Timeout',
-  'Aborted',
-  'InvalidResponse',
-]);
+/** The vault client's error vocabulary; only the type and the list of kinds, not the client. */
+const VAULT_ERROR_KIND_SET: ReadonlySet<string> = new Set<string>(VAULT_ERROR_KINDS);
+export type { VaultErrorKind };
 
 /** The shape of the vault client's VaultError that the reconciler switches on. */
 export interface VaultFailure {
@@ -46,7 +25,7 @@ export interface VaultFailure {
 export function isVaultFailure(e: unknown): e is VaultFailure {
   if (typeof e !== 'object' || e === null) return false;
   const kind = (e as { kind?: unknown }).kind;
-  return typeof kind === 'string' && VAULT_ERROR_KINDS.has(kind);
+  return typeof kind === 'string' && VAULT_ERROR_KIND_SET.has(kind);
 }
 
 /** The vault's answer, typed: `secret_name`, `created`, `updated`, `deleted`. */

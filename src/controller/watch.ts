@@ -19,6 +19,7 @@ import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../observability/log.js';
 import { silentLogger } from '../observability/log.js';
 import { ACCEPT_METADATA, ACCEPT_METADATA_LIST, KubeApiError, kubeGetJson, statusCodeOf, withAcceptHeader } from './kube.js';
+import { delay } from './delay.js';
 
 export interface ObjectMeta {
   name?: string;
@@ -229,9 +230,9 @@ class ReflectorLoop<T extends KubeObject> implements Reflector<T> {
         } catch (err) {
           if (this.signal.aborted) return;
           this.failures++;
-          const delay = this.backoffDelay();
-          this.log.warn({ err: describe(err), retryInMs: delay }, 'list failed');
-          await sleep(delay, this.signal);
+          const waitMs = this.backoffDelay();
+          this.log.warn({ err: describe(err), retryInMs: waitMs }, 'list failed');
+          await delay(waitMs, this.signal);
           continue;
         }
       }
@@ -253,9 +254,9 @@ class ReflectorLoop<T extends KubeObject> implements Reflector<T> {
         case 'error': {
           this.counters.restarts++;
           this.failures++;
-          const delay = this.backoffDelay();
-          this.log.warn({ err: describe(outcome.error), retryInMs: delay }, 'watch failed; restarting');
-          await sleep(delay, this.signal);
+          const waitMs = this.backoffDelay();
+          this.log.warn({ err: describe(outcome.error), retryInMs: waitMs }, 'watch failed; restarting');
+          await delay(waitMs, this.signal);
           break;
         }
       }
@@ -269,7 +270,7 @@ class ReflectorLoop<T extends KubeObject> implements Reflector<T> {
   private async pauseIfFlapping(healthy: boolean): Promise<void> {
     if (healthy) return;
     this.failures++;
-    if (this.failures > 1) await sleep(this.backoffDelay(), this.signal);
+    if (this.failures > 1) await delay(this.backoffDelay(), this.signal);
   }
 
   /** Full jitter over [d/2, d), d doubling from baseMs up to capMs. */
@@ -473,17 +474,4 @@ function describe(err: unknown): Record<string, unknown> {
     return { name: err.name, message: err.message.slice(0, 200), code: statusCodeOf(err) ?? cause?.code };
   }
   return { message: String(err).slice(0, 200) };
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

@@ -8,17 +8,20 @@
  * any server-provided prose is treated as radioactive and dropped.
  */
 
-export type VaultErrorKind =
-  | 'Unauthorized'
-  | 'Forbidden'
-  | 'NotFound'
-  | 'AlreadyExists'
-  | 'RateLimited'
-  | 'Rejected'
-  | 'Unavailable'
-  | 'Timeout'
-  | 'Aborted'
-  | 'InvalidResponse';
+export const VAULT_ERROR_KINDS = [
+  'Unauthorized',
+  'Forbidden',
+  'NotFound',
+  'AlreadyExists',
+  'RateLimited',
+  'Rejected',
+  'Unavailable',
+  'Timeout',
+  'Aborted',
+  'InvalidResponse',
+] as const;
+
+export type VaultErrorKind = (typeof VAULT_ERROR_KINDS)[number];
 
 export type VaultOperation = 'create' | 'update' | 'delete' | 'list';
 
