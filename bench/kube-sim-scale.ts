@@ -78,6 +78,8 @@ async function listOnce(path: string, accept = 'application/json'): Promise<{ by
 
 console.log(`baseline: idle event loop max delay over 2 s ${ms(await idleDelay(2000))} (machine load ${loadavg()[0]?.toFixed(1)})`);
 for (const [label, path, accept] of [
+  // Control: the same measurement around a 5-item list shows what the machine and the child process cost.
+  ['control: list 5 secrets', '/api/v1/namespaces/bench/secrets?limit=5', undefined],
   [`list ${SECRETS} secrets (full)`, '/api/v1/namespaces/bench/secrets', undefined],
   [`list ${SECRETS} secrets (metadata-only)`, '/api/v1/namespaces/bench/secrets', 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1'],
   [`list ${CRS} custom resources`, '/apis/sim.example.com/v1/namespaces/bench/widgets', undefined],

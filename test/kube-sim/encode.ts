@@ -42,26 +42,12 @@ export function itemKeyOf(obj: KObject): string {
   return `${obj.metadata.namespace ?? ''}/${obj.metadata.name ?? ''}`;
 }
 
-// Stored objects are never mutated, so their JSON can be computed once and reused by every list.
-const fullJson = new WeakMap<KObject, string>();
-const metadataJson = new WeakMap<KObject, string>();
-
-/** JSON of a stored object, cached per object. */
+/** JSON of a stored object. (A per-object cache in a WeakMap was tried: its ephemerons made young-generation GC pauses worse.) */
 export function jsonOf(obj: KObject): string {
-  let text = fullJson.get(obj);
-  if (text === undefined) {
-    text = JSON.stringify(obj);
-    fullJson.set(obj, text);
-  }
-  return text;
+  return JSON.stringify(obj);
 }
 
-/** JSON of the PartialObjectMetadata form of a stored object, cached per object. */
+/** JSON of the PartialObjectMetadata form of a stored object. */
 export function metadataJsonOf(obj: KObject): string {
-  let text = metadataJson.get(obj);
-  if (text === undefined) {
-    text = JSON.stringify(partialMetadata(obj));
-    metadataJson.set(obj, text);
-  }
-  return text;
+  return JSON.stringify(partialMetadata(obj));
 }
