@@ -23,13 +23,28 @@ describe('watch faults', () => {
   });
   afterAll(() => scanAndClose(h));
 
+  /** On a timeout, say what the reflectors last did: a hang here is hard to reproduce. */
+  async function explained<T>(wait: Promise<T>): Promise<T> {
+    try {
+      return await wait;
+    } catch (e) {
+      const recent = (h.operators[0]?.log.records() ?? [])
+        .filter((r) => r.component === 'reflector')
+        .slice(-10)
+        .map((r) => `${String(r.time)} ${String(r.path)} ${String(r.msg)} ${JSON.stringify(r.err ?? r.reason ?? '')}`);
+      throw new Error(`${e instanceof Error ? e.message : String(e)}; open watches ${h.sim.faults.openWatches()}; reflector log:\n${recent.join('\n')}`);
+    }
+  }
+
   async function rotateAndWait(label: string): Promise<void> {
     const value = h.secretValue(label);
     const rv = await h.putSecret(NS, 'src', { token: value });
-    await waitFor(`${label} pushed`, async () => {
-      const c = await h.getMixpeekSecret(NS, 'app');
-      return c?.status?.syncedResourceVersion === rv && readyOf(c)?.status === 'True';
-    });
+    await explained(
+      waitFor(`${label} pushed`, async () => {
+        const c = await h.getMixpeekSecret(NS, 'app');
+        return c?.status?.syncedResourceVersion === rv && readyOf(c)?.status === 'True';
+      }),
+    );
     expect(h.vault.plaintext('watched_token')).toBe(value);
   }
 
@@ -43,14 +58,14 @@ describe('watch faults', () => {
   });
 
   it('watch sockets destroyed', async () => {
-    await waitFor('watches reopened', () => h.sim.faults.openWatches() >= 2);
+    await explained(waitFor('watches reopened', () => h.sim.faults.openWatches() >= 2));
     expect(h.sim.faults.destroyWatchSockets()).toBeGreaterThanOrEqual(2);
     await rotateAndWait('after-destroy');
   });
 
   for (const mode of ['http', 'event'] as ExpiredMode[]) {
     it(`410 Gone as ${mode} with the history compacted`, async () => {
-      await waitFor('watches reopened', () => h.sim.faults.openWatches() >= 2);
+      await explained(waitFor('watches reopened', () => h.sim.faults.openWatches() >= 2));
       const before = relists();
       // A rotation the operator has not seen yet, then the history that held it is gone.
       const value = h.secretValue(`gone-${mode}`);
@@ -59,10 +74,10 @@ describe('watch faults', () => {
       h.sim.faults.closeWatches();
       const rv = await h.putSecret(NS, 'src', { token: value });
       h.sim.faults.compactHistory();
-      await waitFor(`pushed after 410 (${mode})`, async () => (await h.getMixpeekSecret(NS, 'app'))?.status?.syncedResourceVersion === rv);
+      await explained(waitFor(`pushed after 410 (${mode})`, async () => (await h.getMixpeekSecret(NS, 'app'))?.status?.syncedResourceVersion === rv));
       expect(h.vault.plaintext('watched_token')).toBe(value);
       // Both reflectors went through the relist path.
-      await waitFor('relisted', () => relists() >= before + 2);
+      await explained(waitFor('relisted', () => relists() >= before + 2));
       // And they keep working afterwards.
       await rotateAndWait(`after-gone-${mode}`);
     });
