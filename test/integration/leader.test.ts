@@ -45,6 +45,8 @@ describe('leader election', () => {
     await waitFor('a leader', () => leads(a) || leads(b));
     const [leader, standby] = leads(a) ? [a, b] : [b, a];
     expect(leads(standby)).toBe(false);
+    const lease = h.sim.store.get('leases.coordination.k8s.io', 'default', 'x') as { spec?: { holderIdentity?: string } } | undefined;
+    expect(lease?.spec?.holderIdentity).toBe(leader.records('operator started')[0]?.identity);
 
     const first = h.secretValue('first');
     const rv = await h.putSecret(NS, 'src', { token: first });
