@@ -203,15 +203,21 @@ export async function startHarness(options: { vaultKeys?: { key: string; role: '
     async applyCrd() {
       await h.putCrd(await loadCrd());
     },
-    putCrd(crd) {
-      // Straight into the store: client-node's typed serializer would drop the schema's x-kubernetes-* keys.
-      const ref = 'customresourcedefinitions.apiextensions.k8s.io';
-      const name = crd.metadata?.name ?? '';
-      const current = sim.store.get(ref, undefined, name);
-      const obj = structuredClone(crd);
-      if (current) sim.store.update(ref, { ...obj, metadata: { ...obj.metadata, resourceVersion: current.metadata.resourceVersion } });
-      else sim.store.create(ref, obj);
-      return Promise.resolve();
+    async putCrd(crd) {
+      // Through the generic custom-objects client: the typed ApiextensionsV1Api serializer drops the schema's x-kubernetes-* keys.
+      const crds = { group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions' };
+      const name = crd.metadata.name ?? '';
+      let current: KObject | undefined;
+      try {
+        current = (await custom.getClusterCustomObject({ ...crds, name })) as KObject;
+      } catch (e) {
+        if ((e as { code?: number }).code !== 404) throw e;
+      }
+      if (current) {
+        await custom.replaceClusterCustomObject({ ...crds, name, body: { ...crd, metadata: { ...crd.metadata, resourceVersion: current.metadata.resourceVersion } } });
+      } else {
+        await custom.createClusterCustomObject({ ...crds, body: crd });
+      }
     },
     async createNamespace(name) {
       await core.createNamespace({ body: { metadata: { name } } });
