@@ -10,15 +10,13 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readFile } from 'node:fs/promises';
-import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, type V1CustomResourceDefinition } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse as parseYaml } from 'yaml';
 import { CapturedLog, createLogger } from '../../src/observability/log.js';
 import { runOperator } from '../../src/operator/operator.js';
 import { startVaultServer, type VaultServer } from '../../src/vault/index.js';
 import { GROUP, PLURAL, VERSION, type StoredMixpeekSecret } from '../../src/controller/types.js';
-import { CRD_PATH, waitFor } from '../integration/harness.js';
+import { loadCrd, waitFor } from '../integration/harness.js';
 
 const K3S_IMAGE = 'rancher/k3s:v1.31.4-k3s1';
 
@@ -55,8 +53,10 @@ describe.skipIf(missing !== undefined)(missing ? `e2e on k3s (skipped: ${missing
     kc = new KubeConfig();
     kc.loadFromFile(kubeconfigPath);
     vault = await startVaultServer({ port: 0, apiKeys: [{ key: KEY, role: 'ADMIN' }] });
-    const crd = parseYaml(await readFile(CRD_PATH, 'utf8')) as V1CustomResourceDefinition;
-    await kc.makeApiClient(ApiextensionsV1Api).createCustomResourceDefinition({ body: crd });
+    // The generic client: the typed ApiextensionsV1Api drops the schema's x-kubernetes-* keys.
+    await kc
+      .makeApiClient(CustomObjectsApi)
+      .createClusterCustomObject({ group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', body: await loadCrd() });
     await waitFor(
       'the CRD to be established',
       async () => {
