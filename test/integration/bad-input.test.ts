@@ -120,7 +120,7 @@ describe('bad input', () => {
   it('a healthy CR keeps syncing while the others are blocked', async () => {
     const next = h.secretValue('good-2');
     const rv = await h.putSecret(NS, 'good', { token: next });
-    await waitFor('good rotated', async () => (await h.getMixpeekSecret(NS, 'good'))?.status?.syncedResourceVersion === rv);
+    await h.waitSynced(NS, 'good', rv);
     expect(h.vault.plaintext('good_token')).toBe(next);
     for (const n of badVaultNames) expect(vaultNamesSeen().has(n)).toBe(false);
   });

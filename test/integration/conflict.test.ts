@@ -14,10 +14,7 @@ describe('conflict between namespaces', () => {
   let youngerValue: string;
 
   beforeAll(async () => {
-    h = await startHarness();
-    await h.applyCrd();
-    await h.createNamespace('team-a');
-    await h.createNamespace('team-b');
+    h = await startHarness({ namespaces: ['team-a', 'team-b'] });
     h.startOperator();
   });
   afterAll(() => scanAndClose(h));
@@ -28,7 +25,7 @@ describe('conflict between namespaces', () => {
     const olderRv = await h.putSecret('team-a', 'src', { token: olderValue });
     await h.putSecret('team-b', 'src', { token: youngerValue });
     const older = await h.createMixpeekSecret('team-a', 'owner', { secretRef: { name: 'src', key: 'token' }, vaultSecretName: SHARED });
-    await waitFor('owner synced', async () => (await h.getMixpeekSecret('team-a', 'owner'))?.status?.syncedResourceVersion === olderRv);
+    await h.waitSynced('team-a', 'owner', olderRv);
     // creationTimestamp has one-second resolution: make "older" unambiguous.
     const ownerCreated = Date.parse(older.metadata.creationTimestamp ?? '');
     await sleep(Math.max(0, ownerCreated + 1_100 - Date.now()));
@@ -45,7 +42,7 @@ describe('conflict between namespaces', () => {
     // The owner keeps its place: rotating its Secret still pushes, and the intruder's value never reached the vault.
     const next = h.secretValue('older-2');
     const rv = await h.putSecret('team-a', 'src', { token: next });
-    await waitFor('owner rotated', async () => (await h.getMixpeekSecret('team-a', 'owner'))?.status?.syncedResourceVersion === rv);
+    await h.waitSynced('team-a', 'owner', rv);
     olderValue = next;
     expect(h.vault.plaintext(SHARED)).toBe(olderValue);
     expect(h.vault.writes().some((w) => w.value === youngerValue)).toBe(false);

@@ -50,7 +50,7 @@ describe('connectionRef credentials', () => {
 
     const next = h.secretValue('tenant-2');
     const rv2 = await h.putSecret(NS, 'app', { token: next });
-    await waitFor('rotated', async () => (await h.getMixpeekSecret(NS, 'own-key'))?.status?.syncedResourceVersion === rv2);
+    await h.waitSynced(NS, 'own-key', rv2);
     const writes = h.vault.writes().filter((w) => w.name === 'tenant_token');
     expect(writes.length).toBeGreaterThanOrEqual(2);
     expect(writes.every((w) => w.apiKey === TENANT_ADMIN)).toBe(true);
@@ -86,7 +86,7 @@ describe('connectionRef credentials', () => {
     const value = h.secretValue('operator');
     const rv = await h.putSecret(NS, 'app-op', { token: value });
     await h.createMixpeekSecret(NS, 'operator-key', { secretRef: { name: 'app-op', key: 'token' }, vaultSecretName: 'op_token' });
-    await waitFor('synced', async () => (await h.getMixpeekSecret(NS, 'operator-key'))?.status?.syncedResourceVersion === rv);
+    await h.waitSynced(NS, 'operator-key', rv);
     expect(h.vault.writes().filter((w) => w.name === 'op_token').every((w) => w.apiKey === OPERATOR_KEY)).toBe(true);
     expect(h.vault.plaintext('op_token')).toBe(value);
   });

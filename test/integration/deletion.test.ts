@@ -12,9 +12,7 @@ const NS = 'lifecycle';
 describe('deletion policy and renames', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness();
-    await h.applyCrd();
-    await h.createNamespace(NS);
+    h = await startHarness({ namespaces: [NS] });
     h.startOperator();
   });
   afterAll(() => scanAndClose(h));

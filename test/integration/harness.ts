@@ -79,6 +79,8 @@ export interface Harness {
   /** `spec` is sent as given: tests store invalid ones on purpose. */
   createMixpeekSecret(namespace: string, name: string, spec: Record<string, unknown>): Promise<StoredMixpeekSecret>;
   getMixpeekSecret(namespace: string, name: string): Promise<StoredMixpeekSecret | undefined>;
+  /** Waits until the MixpeekSecret reports Ready=True for Secret resourceVersion `rv`; returns it. */
+  waitSynced(namespace: string, name: string, rv: string | undefined, timeoutMs?: number): Promise<StoredMixpeekSecret>;
   /** Merge-patches the spec (the main resource, as `kubectl patch --type=merge` would). */
   patchMixpeekSecretSpec(namespace: string, name: string, spec: Record<string, unknown>): Promise<StoredMixpeekSecret>;
   deleteMixpeekSecret(namespace: string, name: string): Promise<void>;
@@ -112,7 +114,14 @@ export function readyOf(cr: StoredMixpeekSecret | undefined): { status?: string;
   return cr?.status?.conditions?.find((c) => c.type === 'Ready');
 }
 
-export async function startHarness(options: { vaultKeys?: { key: string; role: 'ADMIN' | 'READ' }[]; rateLimitPerMinute?: number } = {}): Promise<Harness> {
+export interface HarnessOptions {
+  vaultKeys?: { key: string; role: 'ADMIN' | 'READ' }[];
+  rateLimitPerMinute?: number;
+  /** Apply the CRD and create these namespaces before returning. */
+  namespaces?: string[];
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), 'mxs-it-'));
   const sim = await startKubeSim();
   const vaultLog = new CapturedLog();
@@ -270,6 +279,16 @@ export async function startHarness(options: { vaultKeys?: { key: string; role: '
         throw e;
       }
     },
+    waitSynced(namespace, name, rv, timeoutMs) {
+      return waitFor(
+        `${namespace}/${name} synced at resourceVersion ${rv ?? '?'}`,
+        async () => {
+          const c = await h.getMixpeekSecret(namespace, name);
+          return c?.status?.syncedResourceVersion === rv && readyOf(c)?.status === 'True' ? c : undefined;
+        },
+        timeoutMs,
+      );
+    },
     async patchMixpeekSecretSpec(namespace, name, spec) {
       return (await custom.patchNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace, name, body: { spec } }, mergePatch)) as StoredMixpeekSecret;
     },
@@ -302,6 +321,10 @@ export async function startHarness(options: { vaultKeys?: { key: string; role: '
       await rm(dir, { recursive: true, force: true });
     },
   };
+  if (options.namespaces) {
+    await h.applyCrd();
+    for (const ns of options.namespaces) await h.createNamespace(ns);
+  }
   return h;
 }
 

@@ -18,9 +18,7 @@ describe('leader election', () => {
   let b: RunningOperator;
 
   beforeAll(async () => {
-    h = await startHarness();
-    await h.applyCrd();
-    await h.createNamespace(NS);
+    h = await startHarness({ namespaces: [NS] });
     a = h.startOperator(ELECTION);
     b = h.startOperator(ELECTION);
   });
@@ -51,7 +49,7 @@ describe('leader election', () => {
     const first = h.secretValue('first');
     const rv = await h.putSecret(NS, 'src', { token: first });
     await h.createMixpeekSecret(NS, 'app', { secretRef: { name: 'src', key: 'token' }, vaultSecretName: 'app_token' });
-    await waitFor('synced', async () => (await h.getMixpeekSecret(NS, 'app'))?.status?.syncedResourceVersion === rv);
+    await h.waitSynced(NS, 'app', rv);
     const second = await rotate('second');
 
     expect(leader.reconciles(NS, 'app').length).toBeGreaterThan(0);

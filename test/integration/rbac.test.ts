@@ -24,9 +24,7 @@ describe.skipIf(kubectlMissing)(kubectlMissing ? 'the shipped RBAC is enough (sk
   let op: RunningOperator;
 
   beforeAll(async () => {
-    h = await startHarness();
-    await h.applyCrd();
-    await h.createNamespace(NS);
+    h = await startHarness({ namespaces: [NS] });
     const home = join(h.dir, 'home');
     await mkdir(home);
     // Async on purpose: the simulator answering kubectl lives in this process.
@@ -56,7 +54,7 @@ describe.skipIf(kubectlMissing)(kubectlMissing ? 'the shipped RBAC is enough (sk
 
     const next = h.secretValue('rbac-2');
     const rv2 = await h.putSecret(NS, 'src', { token: next });
-    await waitFor('rotated', async () => (await h.getMixpeekSecret(NS, 'app'))?.status?.syncedResourceVersion === rv2);
+    await h.waitSynced(NS, 'app', rv2);
     expect(h.vault.plaintext('rbac_token')).toBe(next);
     // Events were allowed too.
     await waitFor('events recorded', async () => (await h.eventsFor(NS, 'app')).some((e) => e.reason === 'Synced'));

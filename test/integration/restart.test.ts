@@ -13,9 +13,7 @@ const CRS = ['alpha', 'beta', 'gamma'];
 describe('restart with everything synced', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness();
-    await h.applyCrd();
-    await h.createNamespace(NS);
+    h = await startHarness({ namespaces: [NS] });
   });
   afterAll(() => scanAndClose(h));
 
@@ -65,7 +63,7 @@ describe('restart with everything synced', () => {
     // Still alive: the next rotation goes through the new process.
     const value = h.secretValue('after-restart');
     const rv = await h.putSecret(NS, 'beta-src', { token: value });
-    await waitFor('beta rotated', async () => (await h.getMixpeekSecret(NS, 'beta'))?.status?.syncedResourceVersion === rv);
+    await h.waitSynced(NS, 'beta', rv);
     expect(h.vault.plaintext('beta_token')).toBe(value);
   });
 });

@@ -4,9 +4,7 @@ import { readyOf, scanAndClose, startHarness, waitFor, type Harness } from './ha
 describe('operator smoke', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness();
-    await h.applyCrd();
-    await h.createNamespace('payments');
+    h = await startHarness({ namespaces: ['payments'] });
   });
   afterAll(() => scanAndClose(h));
 
@@ -21,7 +19,7 @@ describe('operator smoke', () => {
     expect(readyOf(cr)).toMatchObject({ status: 'True', reason: 'Created' });
     expect(h.vault.plaintext('stripe_api_key')).toBe('value-one-abc');
     const rv2 = await h.putSecret('payments', 'stripe-credentials', { 'api-key': 'value-two-def' });
-    await waitFor('rotated', async () => (await h.getMixpeekSecret('payments', 'stripe'))?.status?.syncedResourceVersion === rv2);
+    await h.waitSynced('payments', 'stripe', rv2);
     expect(h.vault.plaintext('stripe_api_key')).toBe('value-two-def');
   });
 });

@@ -13,9 +13,7 @@ const NS = 'payments';
 describe('sync: create, rotate, burst', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness();
-    await h.applyCrd();
-    await h.createNamespace(NS);
+    h = await startHarness({ namespaces: [NS] });
     h.startOperator();
   });
   afterAll(() => scanAndClose(h));

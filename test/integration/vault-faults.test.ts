@@ -11,13 +11,11 @@ const NS = 'faults';
 describe('vault faults', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness();
-    await h.applyCrd();
-    await h.createNamespace(NS);
+    h = await startHarness({ namespaces: [NS] });
     h.startOperator();
     const rv = await h.putSecret(NS, 'src', { token: h.secretValue('initial') });
     await h.createMixpeekSecret(NS, 'app', { secretRef: { name: 'src', key: 'token' }, vaultSecretName: 'app_token' });
-    await waitFor('initial sync', async () => (await h.getMixpeekSecret(NS, 'app'))?.status?.syncedResourceVersion === rv);
+    await h.waitSynced(NS, 'app', rv);
   });
   afterAll(() => scanAndClose(h));
 

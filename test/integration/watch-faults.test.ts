@@ -12,13 +12,11 @@ const NS = 'watches';
 describe('watch faults', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startHarness();
-    await h.applyCrd();
-    await h.createNamespace(NS);
+    h = await startHarness({ namespaces: [NS] });
     h.startOperator();
     const rv = await h.putSecret(NS, 'src', { token: h.secretValue('initial') });
     await h.createMixpeekSecret(NS, 'app', { secretRef: { name: 'src', key: 'token' }, vaultSecretName: 'watched_token' });
-    await waitFor('initial sync', async () => (await h.getMixpeekSecret(NS, 'app'))?.status?.syncedResourceVersion === rv);
+    await h.waitSynced(NS, 'app', rv);
     await waitFor('both watches open', () => h.sim.faults.openWatches() >= 2);
   });
   afterAll(() => scanAndClose(h));
