@@ -417,20 +417,28 @@ export class MixpeekClient {
 
         attempts += 1;
         const started = performance.now();
-        const result = await this.attempt(spec, key, signal, attempts);
-        this.observer?.attempted(spec.operation, result.ok ? 200 : result.failure.status, (performance.now() - started) / 1000);
+        let result: AttemptResult<T> | undefined;
+        try {
+          result = await this.attempt(spec, key, signal, attempts);
+        } finally {
+          // Also when the attempt was aborted mid-request (no status): it still reached the vault.
+          const status = result === undefined ? undefined : result.ok ? 200 : result.failure.status;
+          this.observer?.attempted(spec.operation, status, (performance.now() - started) / 1000);
+        }
         if (result.ok) return result.value;
         last = result.failure;
 
-        if (!last.retryable || attempts >= this.maxAttempts) throw finalError(last);
         let delayMs: number;
         if (last.kind === 'RateLimited') {
           delayMs = last.retryAfterMs ?? Math.max(MIN_RATE_LIMIT_PAUSE_MS, backoffDelay(attempts, this.baseDelayMs, this.maxDelayMs, this.random));
+          // Every caller waits out a 429, not only this one, and also when this call makes no further attempt.
+          this.bucket.pauseUntil(Date.now() + delayMs);
         } else {
           delayMs = last.retryAfterMs ?? backoffDelay(attempts, this.baseDelayMs, this.maxDelayMs, this.random);
         }
-        // Every caller waits out a 429, not only this one, whether or not this call retries.
-        if (last.kind === 'RateLimited') this.bucket.pauseUntil(Date.now() + delayMs);
+        if (!last.retryable || attempts >= this.maxAttempts) {
+          throw finalError(last.kind === 'RateLimited' ? { ...last, retryAfterMs: delayMs } : last);
+        }
         if (Date.now() + delayMs >= deadlineAt) {
           throw finalError({ ...last, retryAfterMs: last.retryAfterMs ?? delayMs });
         }

@@ -88,6 +88,18 @@ describe('429 and Retry-After', () => {
     for (const later of vault.requests.slice(1)) expect(later.at - firstAt).toBeGreaterThanOrEqual(1000 - SLACK_MS);
   });
 
+  it('a 429 on the last attempt still holds back the other callers', async () => {
+    const { vault, client } = await setup(
+      (_req, res, index) => (index === 0 ? mixpeekError(res, 429, 'TooManyRequestsError', { 'retry-after': '1' }) : sendJson(res, 200, OK)),
+      { retry: { maxAttempts: 1 } },
+    );
+    const error = await failure(client.updateSecret('n', 'v1'));
+    expect(error).toMatchObject({ kind: 'RateLimited', retryAfterMs: 1000 });
+    await client.updateSecret('m', 'v2');
+    expect(vault.requests).toHaveLength(2);
+    expect((vault.requests[1]?.at ?? 0) - (vault.requests[0]?.at ?? 0)).toBeGreaterThanOrEqual(1000 - SLACK_MS);
+  });
+
   it('gives up at once with RateLimited and retryAfterMs when Retry-After passes the deadline', async () => {
     const { vault, client } = await setup((_req, res) => mixpeekError(res, 429, 'TooManyRequestsError', { 'retry-after': '120' }), {
       retry: { deadlineMs: 5_000 },
