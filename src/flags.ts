@@ -180,7 +180,8 @@ export class FlagSet<const L extends readonly FlagSpec[]> {
 
     const given = new Map<string, string[]>();
     for (const t of tokens) {
-      if (t.kind === 'positional') throw new FlagError(`unexpected argument '${t.value}' (see --help)`);
+      // Not quoted: a stray word is often a value meant for a flag, such as a key.
+      if (t.kind === 'positional') throw new FlagError(`unexpected argument at position ${t.index + 1} (see --help)`);
       if (t.kind === 'option-terminator') continue;
       if (t.name === 'help') return { help: true };
       const spec = this.byName.get(t.name);
@@ -190,9 +191,10 @@ export class FlagSet<const L extends readonly FlagSpec[]> {
         if (t.value !== undefined) throw new FlagError(`${t.rawName} takes no value`);
         raw = 'true';
       } else {
-        // parseArgs happily takes the next flag as the value: `--data-file --port 1`.
-        if (t.value === undefined || (!t.inlineValue && t.value.startsWith('-') && t.value !== '-')) {
-          throw new FlagError(`${t.rawName} needs a value`);
+        // parseArgs happily takes the next flag as the value: `--data-file --port 1`. A value that
+        // merely starts with '-' (url-safe base64 keys can) is taken when it is not one of our flags.
+        if (t.value === undefined || (!t.inlineValue && this.looksLikeFlag(t.value))) {
+          throw new FlagError(`${t.rawName} needs a value (use ${t.rawName}=VALUE for a value starting with '-')`);
         }
         raw = t.value;
       }
@@ -237,6 +239,13 @@ export class FlagSet<const L extends readonly FlagSpec[]> {
       values[camel(spec.name)] = value;
     }
     return { help: false, values: values as FlagValues<L> };
+  }
+
+  private looksLikeFlag(word: string): boolean {
+    if (word === '-h' || word === '--help' || word === '--') return true;
+    if (!word.startsWith('--')) return false;
+    const name = word.slice(2).split('=')[0] ?? '';
+    return this.byName.has(name);
   }
 
   /** One line per flag: name, type, description, environment variable and default. */

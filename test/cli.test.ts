@@ -102,7 +102,7 @@ describe('flags', () => {
       [['--verbose=maybe'], {}, /--verbose takes no value/],
       [[], { EX_VERBOSE: 'maybe' }, /EX_VERBOSE: 'maybe' is not a boolean/],
       [['--name', 'a', '--name', 'b'], {}, /--name given more than once/],
-      [['stray'], {}, /unexpected argument 'stray'/],
+      [['stray'], {}, /unexpected argument at position \d+ \(see --help\)/],
     ];
     for (const [argv, env, message] of cases) {
       const err = flagError(() => exampleFlags.parse(argv, env));
@@ -117,6 +117,18 @@ describe('flags', () => {
     expect(err.message).not.toContain('hunter2-secret');
     const fromEnv = flagError(() => exampleFlags.parse([], { EX_TOKEN: 'hunter2-secret' }));
     expect(fromEnv.message).not.toContain('hunter2-secret');
+  });
+
+  it('does not quote a stray word, which is often a value meant for a flag', () => {
+    const err = flagError(() => exampleFlags.parse(['--token', 'a', 'sk_live_stray_secret'], {}));
+    expect(err.message).toMatch(/unexpected argument at position 3/);
+    expect(err.message).not.toContain('sk_live_stray_secret');
+  });
+
+  it("takes a value starting with '-' unless it is one of the flags", () => {
+    const parsed = exampleFlags.parse(['--name', '-dash-first'], {});
+    expect(parsed.help === false && parsed.values.name).toBe('-dash-first');
+    expect(flagError(() => exampleFlags.parse(['--name', '--count'], {})).message).toMatch(/--name needs a value/);
   });
 
   it('asks for help with --help or -h', () => {

@@ -62,6 +62,8 @@ function readKeyFile(path: string): string {
 }
 
 function sameFile(a: Stats | undefined, b: Stats | undefined): boolean {
+  // Still missing is no change: without this a deleted file was re-read, and warned about, on every call.
+  if (a === undefined && b === undefined) return true;
   return (
     a !== undefined &&
     b !== undefined &&
