@@ -80,7 +80,7 @@ function hostPort(raw: string): { host: string; port: number } {
   return { host, port };
 }
 
-function secondOrder(base: number, cap: number): void {
+function checkBackoff(base: number, cap: number): void {
   if (base <= 0) throw new FlagError('--backoff-base must be more than 0');
   if (cap < base) throw new FlagError('--backoff-cap must be at least --backoff-base');
 }
@@ -93,7 +93,7 @@ export const runCommand = defineCommand({
     "vault's Update Secret call and record the outcome in the MixpeekSecret's status. Logs are JSON lines on stdout.",
   flags: runFlags,
   async run(flags, io: CommandIo): Promise<number> {
-    secondOrder(flags.backoffBase, flags.backoffCap);
+    checkBackoff(flags.backoffBase, flags.backoffCap);
     const apiKey =
       flags.apiKeyFile !== undefined
         ? ({ file: flags.apiKeyFile } as const)
