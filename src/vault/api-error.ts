@@ -9,7 +9,6 @@ export type ApiErrorType =
   | 'NotFoundError'
   | 'AlreadyExistsError'
   | 'UnauthorizedError'
-  | 'ForbiddenError'
   | 'TooManyRequestsError'
   | 'PayloadTooLargeError'
   | 'UnsupportedMediaTypeError'
@@ -19,7 +18,6 @@ export type ApiErrorType =
   | 'BadGatewayError'
   | 'ServiceUnavailableError'
   | 'GatewayTimeoutError'
-  | 'ConflictError'
   | 'Error';
 
 export interface ErrorEnvelope {
@@ -44,10 +42,6 @@ export class ApiError extends Error {
     this.outcome = OUTCOME_BY_STATUS[status] ?? 'error';
   }
 
-  get kind(): ApiErrorType {
-    return this.type;
-  }
-
   envelope(): ErrorEnvelope {
     return { success: false, status: this.status, error: { message: this.message, type: this.type, details: this.details } };
   }
@@ -70,10 +64,11 @@ const OUTCOME_BY_STATUS: Readonly<Record<number, string>> = {
 const TYPE_BY_STATUS: Readonly<Record<number, ApiErrorType>> = {
   400: 'BadRequestError',
   401: 'UnauthorizedError',
-  403: 'ForbiddenError',
+  // The vault answers a role that may not call a route 403 UnauthorizedError (DESIGN.md), and a taken name 409 AlreadyExistsError.
+  403: 'UnauthorizedError',
   404: 'NotFoundError',
   405: 'MethodNotAllowedError',
-  409: 'ConflictError',
+  409: 'AlreadyExistsError',
   413: 'PayloadTooLargeError',
   415: 'UnsupportedMediaTypeError',
   422: 'ValidationError',
@@ -84,7 +79,7 @@ const TYPE_BY_STATUS: Readonly<Record<number, ApiErrorType>> = {
   504: 'GatewayTimeoutError',
 };
 
-/** The envelope type the real API uses for a status, for injected faults. */
+/** The envelope type the vault itself uses for a status, so an injected failure looks like a real one. */
 export function errorTypeForStatus(status: number): ApiErrorType {
   return TYPE_BY_STATUS[status] ?? 'Error';
 }

@@ -57,6 +57,22 @@ describe('fault injection (programmatic)', () => {
     expect((limited.body as ErrorEnvelopeShape).error.type).toBe('TooManyRequestsError');
   });
 
+  it('an injected 403 or 409 carries the type the vault itself answers with (UnauthorizedError, AlreadyExistsError)', async () => {
+    const vault = await start({ apiKeys: [...apiKeys, { key: 'sk_reader_faults', role: 'READ' }] });
+    await create(vault, 'taken');
+    const real403 = await call(vault.url, 'DELETE', item('taken'), { key: 'sk_reader_faults' });
+    const real409 = await create(vault, 'taken');
+    vault.faults.failNext(1, 403);
+    const injected403 = await list(vault);
+    vault.faults.failNext(1, 409);
+    const injected409 = await create(vault, 'fresh');
+    expect([real403.status, injected403.status, real409.status, injected409.status]).toEqual([403, 403, 409, 409]);
+    expect((injected403.body as ErrorEnvelopeShape).error.type).toBe((real403.body as ErrorEnvelopeShape).error.type);
+    expect((injected403.body as ErrorEnvelopeShape).error.type).toBe('UnauthorizedError');
+    expect((injected409.body as ErrorEnvelopeShape).error.type).toBe((real409.body as ErrorEnvelopeShape).error.type);
+    expect((injected409.body as ErrorEnvelopeShape).error.type).toBe('AlreadyExistsError');
+  });
+
   it('setLatency delays every answer until turned off', async () => {
     const vault = await start();
     vault.faults.setLatency(1500);
