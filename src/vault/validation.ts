@@ -44,11 +44,18 @@ function checkString(
     issues.push({ type: 'missing', loc, msg: 'Field required', input: whole });
   } else if (typeof input !== 'string') {
     issues.push({ type: 'string_type', loc, msg: 'Input should be a valid string', input });
-  } else if (input.length < 1) {
+  } else if (input === '') {
     issues.push({ type: 'string_too_short', loc, msg: 'String should have at least 1 character', input, ctx: { min_length: 1 } });
-  } else if (max !== undefined && input.length > max) {
+  } else if (max !== undefined && codePoints(input) > max) {
     issues.push({ type: 'string_too_long', loc, msg: `String should have at most ${max} characters`, input, ctx: { max_length: max } });
   }
+}
+
+/** Characters as pydantic (Python's len) and the vault client count them: code points, not UTF-16 units. */
+function codePoints(text: string): number {
+  let n = 0;
+  for (const _ of text) n += 1;
+  return n;
 }
 
 /** Parses a request body that must be a JSON object. */
@@ -96,8 +103,4 @@ export function checkPathName(name: string): void {
   const issues: ValidationIssue[] = [];
   checkString(issues, ['path', 'secret_name'], name, true, name, SECRET_NAME_MAX);
   if (issues.length > 0) throw fail(issues);
-}
-
-export function isValidSecretName(name: unknown): name is string {
-  return typeof name === 'string' && name.length >= 1 && name.length <= SECRET_NAME_MAX;
 }

@@ -135,6 +135,26 @@ describe('local vault routes over a real socket', () => {
       ]);
     });
 
+    it('counts a name in code points, as the client does, not UTF-16 units', async () => {
+      const emoji60 = '\u{1F511}'.repeat(60); // 120 UTF-16 units
+      const created = await call(vault.url, 'POST', SECRETS, { key: ADMIN, json: { secret_name: emoji60, secret_value: 'v' } });
+      expect(created.status).toBe(200);
+      expect((await call(vault.url, 'PUT', item(emoji60), { key: ADMIN, json: { secret_value: 'w' } })).status).toBe(200);
+      expect(vault.plaintext(emoji60)).toBe('w');
+
+      const emoji100 = '\u{1F511}'.repeat(100);
+      expect((await call(vault.url, 'POST', SECRETS, { key: ADMIN, json: { secret_name: emoji100, secret_value: 'v' } })).status).toBe(200);
+
+      const over = `${'\u{1F511}'.repeat(100)}n`; // 101 code points
+      const rejected = await call(vault.url, 'POST', SECRETS, { key: ADMIN, json: { secret_name: over, secret_value: 'v' } });
+      expect(rejected.status).toBe(422);
+      expect(expectEnvelope(rejected.body, 422, 'ValidationError').error.details).toEqual([
+        expect.objectContaining({ type: 'string_too_long', loc: ['body', 'secret_name'], ctx: { max_length: 100 } }),
+      ]);
+      const overPath = await call(vault.url, 'PUT', item(over), { key: ADMIN, json: { secret_value: 'v' } });
+      expect(overPath.status).toBe(422);
+    });
+
     it('an empty value, on create and on update', async () => {
       const create = await call(vault.url, 'POST', SECRETS, { key: ADMIN, json: { secret_name: 'e', secret_value: '' } });
       expect(create.status).toBe(422);
