@@ -6,17 +6,22 @@ import type { FernetCipher } from './fernet.js';
  * The vault's secrets: name → Fernet token in memory, optionally mirrored to
  * a data file. Changes apply to memory at once and in arrival order; flush()
  * makes them durable, coalescing changes that arrive while a write runs into
- * the next write.
+ * the next write. A write that fails takes its changes back out of memory, so
+ * a change answered 500 is neither served now nor found after a restart.
  */
 export class SecretStore {
   private pending: Promise<void> | undefined;
   private writing: Promise<void> = Promise.resolve();
+  /** What the data file holds: the last snapshot written successfully. */
+  private saved: TokenMap;
 
   private constructor(
-    private readonly tokens: TokenMap,
+    private tokens: TokenMap,
     private readonly cipher: FernetCipher,
     private readonly dataFile: string | undefined,
-  ) {}
+  ) {
+    this.saved = new Map(tokens);
+  }
 
   /** Loads the data file when there is one. @throws VaultStartError for a corrupt or undecryptable file. */
   static async open(options: { cipher: FernetCipher; dataFile?: string | undefined }): Promise<SecretStore> {
@@ -71,13 +76,40 @@ export class SecretStore {
     if (this.pending) return this.pending;
     const next = this.writing
       .catch(() => undefined)
-      .then(() => {
+      .then(async () => {
         this.pending = undefined;
-        return writeDataFile(file, new Map(this.tokens), this.cipher);
+        const snapshot = new Map(this.tokens);
+        try {
+          await writeDataFile(file, snapshot, this.cipher);
+        } catch (err) {
+          this.revert(snapshot);
+          throw err;
+        }
+        this.saved = snapshot;
       });
     this.pending = next;
     this.writing = next;
     return next;
+  }
+
+  /**
+   * Undoes the changes a failed write carried: every name still as `failed`
+   * left it goes back to what the file holds. A name changed again since
+   * keeps its newer state; the next write carries it and answers for it.
+   */
+  private revert(failed: TokenMap): void {
+    const restored: TokenMap = new Map();
+    const stillAsFailed = (name: string): boolean => this.tokens.get(name) === failed.get(name);
+    // The saved order first, so a delete taken back puts the name back in its place.
+    for (const [name, token] of this.saved) {
+      const now = stillAsFailed(name) ? token : this.tokens.get(name);
+      if (now !== undefined) restored.set(name, now);
+    }
+    for (const [name, token] of this.tokens) {
+      if (this.saved.has(name)) continue;
+      if (!stillAsFailed(name)) restored.set(name, token);
+    }
+    this.tokens = restored;
   }
 
   /** Resolves when no write is running or queued (failed writes included). */

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -98,6 +98,33 @@ describe('data file', () => {
     expect(res.status).toBe(500);
     expect(res.body).toMatchObject({ success: false, status: 500, error: { type: 'InternalServerError' } });
     expect(vault.writes()).toEqual([expect.objectContaining({ op: 'create', name: 'lost', status: 500 })]);
+  });
+
+  it('takes back a change it could not save: not served, not resurrected by the next save or a restart', async () => {
+    const key = generateEncryptionKey();
+    const first = await start({ encryptionKey: key });
+    await create(first, 'kept', 'kept-v1');
+    await create(first, 'doomed', 'doomed-v1');
+    await rm(dir, { recursive: true, force: true });
+
+    const put = (name: string, value: string) => call(first.url, 'PUT', item(name), { key: ADMIN, json: { secret_value: value } });
+    expect((await call(first.url, 'POST', SECRETS, { key: ADMIN, json: { secret_name: 'lost', secret_value: 'lost-v' } })).status).toBe(500);
+    expect((await put('kept', 'kept-v2')).status).toBe(500);
+    expect((await call(first.url, 'DELETE', item('doomed'), { key: ADMIN })).status).toBe(500);
+    expect(first.names()).toEqual(['kept', 'doomed']);
+    expect(first.plaintext('kept')).toBe('kept-v1');
+    expect((await call(first.url, 'GET', SECRETS, { key: ADMIN })).body).toEqual({ secrets: ['kept', 'doomed'], count: 2 });
+    // The 409/404 a retry meets must match what is stored: the create that failed can be made again.
+    await mkdir(dir);
+    await create(first, 'lost', 'lost-v2');
+    expect((await put('doomed', 'doomed-v2')).status).toBe(200);
+    await first.close();
+
+    const second = await start({ encryptionKey: key });
+    expect(second.names()).toEqual(['kept', 'doomed', 'lost']);
+    expect(second.plaintext('kept')).toBe('kept-v1');
+    expect(second.plaintext('doomed')).toBe('doomed-v2');
+    expect(second.plaintext('lost')).toBe('lost-v2');
   });
 
   it('without ENCRYPTION_KEY generates a 0600 key file beside the data file and reuses it next start', async () => {
