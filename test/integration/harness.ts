@@ -28,8 +28,10 @@ export interface RunningOperator {
   healthUrl(): Promise<string>;
   /** Parsed log lines, optionally only those with this `msg`. */
   records(msg?: string): Record<string, unknown>[];
-  /** The `reconciled` lines for one CR. */
-  reconciles(namespace: string, name: string): { outcome?: string; reason?: string }[];
+  /** The `reconciled` lines for one CR, oldest first. */
+  reconciles(namespace: string, name: string): { outcome?: string; reason?: string; reconcileID?: string }[];
+  /** /metrics as read just before stop() signalled the operator (undefined while running or if it never served). */
+  readonly finalMetrics: string | undefined;
 }
 
 /** An audit line of the local vault, with the time pino stamped on it. */
@@ -65,10 +67,18 @@ export interface Harness {
   secretValue(label: string): string;
   /** Remembers values (secrets, API keys) the leak scan must never find. */
   remember(...values: string[]): void;
+  /** Stops scanning for a value planted on purpose (and the random part of a secretValue()). */
+  forget(value: string): void;
   /** Everything the leak scan looks for. */
   readonly radioactive: ReadonlySet<string>;
   /** Error messages tests saw (failed calls, rejections), for the leak scan. */
   readonly errors: string[];
+  /**
+   * Every version of every Event, MixpeekSecret and Lease the simulator held
+   * while the harness ran (sampled), so statuses since overwritten and
+   * objects since deleted are scanned too.
+   */
+  storedObjects(): { where: string; text: string }[];
   noteError(e: unknown): void;
   createNamespace(name: string): Promise<void>;
   /** Creates or replaces a Opaque Secret with string data; returns its resourceVersion. */
@@ -88,6 +98,8 @@ export interface Harness {
   /** Events about one CR, oldest first. */
   eventsFor(namespace: string, name: string): Promise<EventSummary[]>;
   vaultAudit(): VaultAuditRecord[];
+  /** Why an operator's /metrics could not be read at stop(); the leak scan fails on any. */
+  readonly metricsFailures: readonly string[];
   close(): Promise<void>;
 }
 
@@ -121,24 +133,72 @@ export interface HarnessOptions {
   namespaces?: string[];
 }
 
+/** The stored kinds a person could read and the operator writes to. */
+const SCANNED_REFS = ['events', 'events.events.k8s.io', 'mixpeeksecrets.mixpeek.com', 'leases.coordination.k8s.io'];
+/** How often the simulator's store is sampled for the leak scan. */
+const STORE_SAMPLE_MS = 100;
+
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), 'mxs-it-'));
-  const sim = await startKubeSim();
-  const vaultLog = new CapturedLog();
-  const vault = await startVaultServer({
-    port: 0,
-    apiKeys: options.vaultKeys ?? [{ key: OPERATOR_KEY, role: 'ADMIN' }],
-    logger: createLogger({ destination: vaultLog }),
-    ...(options.rateLimitPerMinute !== undefined && { rateLimitPerMinute: options.rateLimitPerMinute }),
-  });
+  let sim: KubeSim | undefined;
+  let vault: VaultServer | undefined;
+  let h: Harness;
+  try {
+    sim = await startKubeSim();
+    const vaultLog = new CapturedLog();
+    vault = await startVaultServer({
+      port: 0,
+      apiKeys: options.vaultKeys ?? [{ key: OPERATOR_KEY, role: 'ADMIN' }],
+      logger: createLogger({ destination: vaultLog }),
+      ...(options.rateLimitPerMinute !== undefined && { rateLimitPerMinute: options.rateLimitPerMinute }),
+    });
+    h = await assemble(dir, sim, vault, vaultLog, options);
+  } catch (e) {
+    // Whatever started must not outlive a failed setup (a listening server keeps the worker alive).
+    await Promise.allSettled([vault?.close(), sim?.close()]);
+    await rm(dir, { recursive: true, force: true });
+    throw e;
+  }
+  if (options.namespaces) {
+    try {
+      await h.applyCrd();
+      for (const ns of options.namespaces) await h.createNamespace(ns);
+    } catch (e) {
+      await h.close();
+      throw e;
+    }
+  }
+  return h;
+}
+
+async function assemble(dir: string, sim: KubeSim, vault: VaultServer, vaultLog: CapturedLog, options: HarnessOptions): Promise<Harness> {
   const kubeconfigPath = join(dir, 'kubeconfig');
   await sim.writeKubeconfig(kubeconfigPath);
   const kc = sim.kubeConfig();
   const core = kc.makeApiClient(CoreV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
   const operators: RunningOperator[] = [];
+  const metricsFailures: string[] = [];
   const radioactive = new Set<string>([OPERATOR_KEY, ...(options.vaultKeys ?? []).map((k) => k.key)]);
   const errors: string[] = [];
+  const suffixes = new Map<string, string>();
+  const seen = new Map<string, string>();
+  const sampleStore = (): void => {
+    for (const ref of SCANNED_REFS) {
+      let objects: KObject[];
+      try {
+        objects = sim.store.list(ref);
+      } catch {
+        continue; // not served (e.g. the CRD was never applied)
+      }
+      for (const o of objects) {
+        const where = `${ref} ${JSON.stringify(o.metadata.name)}`;
+        seen.set(`${where} ${o.metadata.namespace ?? ''} ${o.metadata.resourceVersion ?? ''}`, JSON.stringify(o));
+      }
+    }
+  };
+  const sampler = setInterval(sampleStore, STORE_SAMPLE_MS);
+  sampler.unref();
   const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
   const h: Harness = {
@@ -153,12 +213,25 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     radioactive,
     errors,
     secretValue(label) {
-      const v = `sv-${label}-${randomBytes(9).toString('base64url')}`;
+      // The random part alone is as secret as the whole (a log that cut the prefix still leaks it).
+      const suffix = randomBytes(9).toString('base64url');
+      const v = `sv-${label}-${suffix}`;
       radioactive.add(v);
+      radioactive.add(suffix);
+      suffixes.set(v, suffix);
       return v;
     },
     remember(...values) {
       for (const v of values) if (v !== '') radioactive.add(v);
+    },
+    forget(value) {
+      radioactive.delete(value);
+      const suffix = suffixes.get(value);
+      if (suffix !== undefined) radioactive.delete(suffix);
+    },
+    storedObjects() {
+      sampleStore();
+      return [...seen].map(([key, text]) => ({ where: key.split(' ').slice(0, 2).join(' '), text }));
     },
     noteError(e) {
       errors.push(e instanceof Error ? `${e.name}: ${e.message}\n${e.stack ?? ''}` : String(e));
@@ -189,22 +262,39 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         announce: (line) => announced(line.replace(/^.* on /, '')),
       });
       const records = (msg?: string): Record<string, unknown>[] => log.records().filter((r) => msg === undefined || r.msg === msg);
+      let finalMetrics: string | undefined;
+      let stopping: Promise<number> | undefined;
+      const stop = async (): Promise<number> => {
+        // What it served is evidence for the leak scan; read it while it still serves. An operator that exited
+        // on its own, or never listened, has nothing to read.
+        const url = await Promise.race([health, exited.then(() => undefined)]);
+        if (url !== undefined && !shutdown.signal.aborted) {
+          try {
+            finalMetrics = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
+          } catch (e) {
+            metricsFailures.push(`operator #${operators.indexOf(running)} /metrics at stop: ${e instanceof Error ? e.message : String(e)}`);
+          }
+        }
+        sampleStore();
+        shutdown.abort();
+        return exited;
+      };
       const running: RunningOperator = {
         log,
         exited,
         get stopped() {
           return shutdown.signal.aborted;
         },
-        stop: async () => {
-          shutdown.abort();
-          return exited;
+        get finalMetrics() {
+          return finalMetrics;
         },
+        stop: () => (stopping ??= stop()),
         healthUrl: () => health,
         records,
         reconciles: (namespace, name) =>
           records('reconciled')
             .filter((r) => r.namespace === namespace && r.name === name)
-            .map((r) => ({ outcome: r.outcome as string | undefined, reason: r.reason as string | undefined })),
+            .map((r) => ({ outcome: r.outcome as string | undefined, reason: r.reason as string | undefined, reconcileID: r.reconcileID as string | undefined })),
       };
       operators.push(running);
       return running;
@@ -312,19 +402,21 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
           return rec;
         });
     },
+    metricsFailures,
     async close() {
-      await Promise.all(operators.map((o) => o.stop()));
-      // MXS_IT_DUMP=1: every operator warning and error on stderr, to look for trouble the assertions do not name.
-      if (process.env.MXS_IT_DUMP) for (const o of operators) for (const r of o.log.records()) if (r.level !== 'debug' && r.level !== 'info') process.stderr.write(`${JSON.stringify(r)}\n`);
-      await vault.close();
-      await sim.close();
-      await rm(dir, { recursive: true, force: true });
+      clearInterval(sampler);
+      try {
+        const stops = await Promise.allSettled(operators.map((o) => o.stop()));
+        // MXS_IT_DUMP=1: every operator warning and error on stderr, to look for trouble the assertions do not name.
+        if (process.env.MXS_IT_DUMP) for (const o of operators) for (const r of o.log.records()) if (r.level !== 'debug' && r.level !== 'info') process.stderr.write(`${JSON.stringify(r)}\n`);
+        const failed = stops.find((s) => s.status === 'rejected');
+        if (failed) throw failed.reason;
+      } finally {
+        await Promise.allSettled([vault.close(), sim.close()]);
+        await rm(dir, { recursive: true, force: true });
+      }
     },
   };
-  if (options.namespaces) {
-    await h.applyCrd();
-    for (const ns of options.namespaces) await h.createNamespace(ns);
-  }
   return h;
 }
 
@@ -338,49 +430,61 @@ export interface Leak {
   where: string;
   /** Which remembered value (its position in the set), and in what encoding. */
   value: number;
-  encoding: 'plain' | 'base64' | 'base64url';
+  /** `plain`, `base64`, `base64url`, or those at byte offset 1 or 2 inside a larger blob (`base64+1`). */
+  encoding: string;
 }
 
-function encodings(value: string): { encoding: Leak['encoding']; text: string }[] {
+/** Shifted forms shorter than this would match by chance. */
+const MIN_SHIFTED_CHARS = 8;
+
+/**
+ * The value as text, and its base64 forms at each of the three byte offsets
+ * it can have inside a larger base64 blob (a whole Secret, a JSON document):
+ * only the characters that depend on the value's bytes alone are kept.
+ */
+function encodings(value: string): { encoding: string; text: string }[] {
   const bytes = Buffer.from(value, 'utf8');
-  const all: { encoding: Leak['encoding']; text: string }[] = [
-    { encoding: 'plain', text: value },
-    { encoding: 'base64', text: bytes.toString('base64') },
-    { encoding: 'base64url', text: bytes.toString('base64url') },
-  ];
+  const all: { encoding: string; text: string }[] = [{ encoding: 'plain', text: value }];
+  for (const shift of [0, 1, 2]) {
+    const shifted = Buffer.concat([Buffer.alloc(shift), bytes]);
+    const whole = Math.floor(shifted.length / 3) * 4; // characters of complete 3-byte groups
+    const skip = shift === 0 ? 0 : shift + 1; // characters that mix in the bytes before the value
+    for (const alphabet of ['base64', 'base64url'] as const) {
+      const encoded = shifted.toString(alphabet);
+      // Unshifted, the value may also stand alone, padding and all.
+      const text = shift === 0 ? encoded : encoded.slice(skip, whole);
+      if (shift !== 0 && text.length < MIN_SHIFTED_CHARS) continue;
+      all.push({ encoding: shift === 0 ? alphabet : `${alphabet}+${shift}`, text });
+      if (shift === 0 && whole < encoded.length && whole >= MIN_SHIFTED_CHARS) all.push({ encoding: `${alphabet} (unpadded)`, text: encoded.slice(0, whole) });
+    }
+  }
   return all.filter((e, i) => all.findIndex((o) => o.text === e.text) === i);
 }
 
 /**
  * Everything the test run could have shown a person: every operator's log
- * lines, the vault's audit log, every Event, every MixpeekSecret (status
- * included) and Lease in the API server, the metrics of operators still
- * running, and the error messages the test noted. Secrets are left out: they
- * are where the values are supposed to be.
+ * lines, the vault's audit log, every version of every Event, MixpeekSecret
+ * (status included) and Lease the API server held, the metrics of every
+ * operator (read at stop() for stopped ones), and the error messages the test
+ * noted. Secrets are left out: they are where the values are supposed to be.
  */
 export async function collectVisible(h: Harness): Promise<{ where: string; text: string }[]> {
   const out: { where: string; text: string }[] = [];
   h.operators.forEach((o, i) => out.push({ where: `operator #${i} log`, text: o.log.text }));
   out.push({ where: 'vault audit log', text: h.vaultLog.text });
-  for (const ref of ['events', 'events.events.k8s.io', 'mixpeeksecrets.mixpeek.com', 'leases.coordination.k8s.io']) {
-    let objects: unknown[] = [];
-    try {
-      objects = h.sim.store.list(ref);
-    } catch {
-      continue; // not served (e.g. the CRD was never applied)
-    }
-    for (const o of objects) out.push({ where: `${ref} ${JSON.stringify((o as { metadata?: { namespace?: string; name?: string } }).metadata?.name)}`, text: JSON.stringify(o) });
-  }
+  out.push(...h.storedObjects());
+  if (h.metricsFailures.length > 0) throw new Error(`leak scan: could not read /metrics: ${h.metricsFailures.join('; ')}`);
   for (const [i, o] of h.operators.entries()) {
-    if (o.stopped) continue;
-    const url = await Promise.race([o.healthUrl(), sleep(2_000).then(() => undefined)]);
-    if (url === undefined) continue;
-    try {
-      const res = await fetch(`${url}/metrics`);
-      out.push({ where: `operator #${i} /metrics`, text: await res.text() });
-    } catch (e) {
-      h.noteError(e);
+    if (o.stopped) {
+      if (o.finalMetrics !== undefined) out.push({ where: `operator #${i} /metrics at stop`, text: o.finalMetrics });
+      continue;
     }
+    const url = await Promise.race([o.healthUrl(), o.exited.then(() => undefined), sleep(10_000).then(() => 'never')]);
+    if (url === undefined) continue; // exited on its own before it served anything
+    if (url === 'never') throw new Error(`leak scan: operator #${i} is running but never served /metrics`);
+    const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) });
+    if (!res.ok) throw new Error(`leak scan: operator #${i} /metrics answered ${res.status}`);
+    out.push({ where: `operator #${i} /metrics`, text: await res.text() });
   }
   h.errors.forEach((text, i) => out.push({ where: `noted error #${i}`, text }));
   return out;
