@@ -4,16 +4,17 @@
  * Retain never holds one and never deletes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readyOf, scanAndClose, sleep, startHarness, waitFor, type Harness } from './harness.js';
+import { readyOf, scanAndClose, startHarness, waitFor, type Harness, type RunningOperator } from './harness.js';
 import { FINALIZER, type StoredMixpeekSecret } from '../../src/controller/types.js';
 
 const NS = 'lifecycle';
 
 describe('deletion policy and renames', () => {
   let h: Harness;
+  let op: RunningOperator;
   beforeAll(async () => {
     h = await startHarness({ namespaces: [NS] });
-    h.startOperator();
+    op = h.startOperator();
   });
   afterAll(() => scanAndClose(h));
 
@@ -35,6 +36,23 @@ describe('deletion policy and renames', () => {
 
   async function gone(name: string): Promise<void> {
     await waitFor(`${name} gone`, async () => (await h.getMixpeekSecret(NS, name)) === undefined);
+  }
+
+  /**
+   * Touches a CR that exists only for this and waits for the operator to
+   * reconcile it: the watch delivers in order, so by then the operator has
+   * handled every MixpeekSecret event that came before (a deletion included).
+   */
+  let barriers = 0;
+  async function barrier(): Promise<void> {
+    if (!(await h.getMixpeekSecret(NS, 'barrier'))) {
+      await h.createMixpeekSecret(NS, 'barrier', { secretRef: { name: 'barrier-absent', key: 'token' }, vaultSecretName: 'barrier_token' });
+    }
+    const before = new Set(op.reconciles(NS, 'barrier').map((r) => r.reconcileID));
+    // A spec change (a new generation): the operator skips changes that leave spec, status and finalizers alone.
+    barriers += 1;
+    await h.patchMixpeekSecretSpec(NS, 'barrier', { vaultSecretName: `barrier_token_${barriers}` });
+    await waitFor('barrier reconciled', () => op.reconciles(NS, 'barrier').some((r) => !before.has(r.reconcileID)));
   }
 
   function deletesOf(vaultName: string): number {
@@ -80,7 +98,14 @@ describe('deletion policy and renames', () => {
         return c?.status?.syncedResourceVersion === rvs[i] && c?.metadata.finalizers?.includes(FINALIZER);
       });
     }
-    await sleep(500);
+    // The finalizer write comes back through the watch and is reconciled once more: that is the one that could push again.
+    for (const n of names) {
+      await waitFor(`${n} reconciled after its push`, () => {
+        const outcomes = op.reconciles(NS, n).map((r) => r.outcome);
+        const pushed = outcomes.indexOf('Pushed');
+        return pushed >= 0 && pushed < outcomes.length - 1;
+      });
+    }
     for (const n of names) {
       expect(h.vault.writes().filter((w) => w.name === `${n}_token`).map((w) => [w.op, w.status])).toEqual([
         ['update', 404],
@@ -94,8 +119,8 @@ describe('deletion policy and renames', () => {
     expect(cr.metadata.finalizers ?? []).toEqual([]);
     await h.deleteMixpeekSecret(NS, 'keep');
     await gone('keep');
-    // Give the operator time to (wrongly) act on the deletion.
-    await sleep(1_000);
+    // The operator has seen the deletion (and could have acted on it) once it reconciles what came after.
+    await barrier();
     expect(h.vault.plaintext('keep_token')).toBe(value);
     expect(deletesOf('keep_token')).toBe(0);
   });
@@ -139,7 +164,7 @@ describe('deletion policy and renames', () => {
     });
     await h.deleteMixpeekSecret(NS, 'switch');
     await gone('switch');
-    await sleep(1_000);
+    await barrier();
     expect(h.vault.plaintext('switch_token')).toBe(value);
     expect(deletesOf('switch_token')).toBe(0);
   });
