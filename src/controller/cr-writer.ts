@@ -6,7 +6,7 @@
 import { PatchStrategy, setHeaderOptions, type CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { CrCache } from './cr-cache.js';
 import { isNotFound, kubeGetJson, toKubeApiError } from './kube.js';
-import type { CrRef, FinalizerWriter, StatusWriter } from './ports.js';
+import type { CrRef, FinalizerWriter, StatusWriteResult, StatusWriter } from './ports.js';
 import type { StatusPatch } from './status.js';
 import { GROUP, PLURAL, VERSION, type StoredMixpeekSecret } from './types.js';
 
@@ -25,7 +25,10 @@ export class CrWriter implements StatusWriter, FinalizerWriter {
     private readonly cache: CrCache,
   ) {}
 
-  async patchStatus(ref: CrRef, patch: StatusPatch, _signal: AbortSignal): Promise<void> {
+  async patchStatus(ref: CrRef, patch: StatusPatch, _signal: AbortSignal): Promise<StatusWriteResult> {
+    // The patch is addressed by name: a CR deleted and created again meanwhile must not get the old one's status.
+    const current = this.cache.get(ref.namespace, ref.name);
+    if (current && current.metadata.uid !== ref.uid) return 'Gone';
     let answer: unknown;
     try {
       answer = await this.custom.patchNamespacedCustomObjectStatus(
@@ -33,9 +36,11 @@ export class CrWriter implements StatusWriter, FinalizerWriter {
         MERGE_PATCH,
       );
     } catch (e) {
+      if (isNotFound(e)) return 'Gone';
       throw toKubeApiError(e, 'patch MixpeekSecret status');
     }
     if (isStored(answer)) this.cache.recordWrite(ref.resourceVersion, answer);
+    return 'Written';
   }
 
   add(ref: CrRef, finalizer: string, signal: AbortSignal): Promise<void> {

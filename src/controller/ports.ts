@@ -73,9 +73,12 @@ export interface CrRef {
   resourceVersion?: string;
 }
 
+/** 'Gone': the CR was deleted, or replaced by a new object under the same name; nothing was written. */
+export type StatusWriteResult = 'Written' | 'Gone';
+
 export interface StatusWriter {
   /** A JSON merge patch (application/merge-patch+json) of the status subresource. */
-  patchStatus(ref: CrRef, patch: StatusPatch, signal: AbortSignal): Promise<void>;
+  patchStatus(ref: CrRef, patch: StatusPatch, signal: AbortSignal): Promise<StatusWriteResult>;
 }
 
 export interface FinalizerWriter {

@@ -9,7 +9,14 @@
  */
 import { findCondition, READY, rfc3339 } from './conditions.js';
 import { connectionIdOf as defaultConnectionIdOf } from './ownership.js';
-import { isVaultFailure, type ControllerEvent, type CrRef, type ReconcileDeps, type VaultAnswer, type VaultCallOptions } from './ports.js';
+import {
+  isVaultFailure,
+  type ControllerEvent,
+  type CrRef,
+  type ReconcileDeps,
+  type VaultAnswer,
+  type VaultCallOptions,
+} from './ports.js';
 import { parseSpec } from './spec.js';
 import { statusPatch, type DesiredStatus } from './status.js';
 import { FINALIZER, splitKey, type MixpeekSecretSpec, type StoredMixpeekSecret } from './types.js';
@@ -31,7 +38,8 @@ export type FailureReason =
   | 'RateLimited'
   | 'VaultUnavailable'
   | 'VaultRejected'
-  | 'VaultSecretNotFound';
+  | 'VaultSecretNotFound'
+  | 'KubernetesApiError';
 
 /** Why a reconcile failed in a way that should be retried with backoff. */
 export class ReconcileError extends Error {
@@ -76,12 +84,28 @@ interface Ctx {
 class KubernetesApiFailure extends Error {
   constructor(
     readonly what: string,
-    readonly summary: string,
     /** The HTTP status, when the API server answered. */
     readonly status?: number,
   ) {
     super(what);
   }
+}
+
+/** The operation and HTTP code only: the error's own text could hold a response body, and a Secret's holds values. */
+function describeKubeFailure(e: KubernetesApiFailure): string {
+  return `Kubernetes API call failed: ${e.what} (${e.status === undefined ? 'no HTTP answer' : `HTTP ${e.status}`})`;
+}
+
+/** The signal aborted before a write: leadership is lost (another replica may be writing) or shutdown ran out of time. */
+class ReconcileAborted extends Error {}
+
+/** The status write found the CR deleted, or replaced by a new object under the same name. */
+class CrGone extends Error {}
+
+const STATUS_WRITE = 'patch MixpeekSecret status';
+
+function aborted(): ReconcileResult {
+  return { outcome: 'Failed', error: new ReconcileError('Aborted', 'reconcile aborted: leadership lost or shutting down') };
 }
 
 /**
@@ -102,7 +126,7 @@ async function kube<T>(what: string, call: () => T | Promise<T>): Promise<T> {
     return await call();
   } catch (e) {
     const code = typeof e === 'object' && e !== null ? (e as { code?: unknown }).code : undefined;
-    throw new KubernetesApiFailure(what, summarize(e), typeof code === 'number' ? code : undefined);
+    throw new KubernetesApiFailure(what, typeof code === 'number' ? code : undefined);
   }
 }
 
@@ -110,9 +134,12 @@ export async function reconcile(key: string, deps: ReconcileDeps, signal: AbortS
   try {
     return await reconcileKey(key, deps, signal);
   } catch (e) {
+    if (e instanceof ReconcileAborted) return aborted();
+    if (e instanceof CrGone) return { outcome: 'Gone' };
     if (e instanceof KubernetesApiFailure) {
-      if (signal.aborted) return { outcome: 'Failed', error: new ReconcileError('Aborted', 'reconcile aborted: shutting down') };
-      const message = `Kubernetes API call failed: ${e.what} (${e.summary})`;
+      if (signal.aborted) return aborted();
+      // Reading the CR or writing its status failed: there is no status to report it in.
+      const message = describeKubeFailure(e);
       deps.logger?.warn({ key }, message);
       return { outcome: 'Failed', error: new ReconcileError('KubernetesApi', message) };
     }
@@ -127,16 +154,25 @@ async function reconcileKey(key: string, deps: ReconcileDeps, signal: AbortSigna
   const ref: CrRef = { namespace: cr.metadata.namespace, name: cr.metadata.name, uid: cr.metadata.uid };
   if (cr.metadata.resourceVersion !== undefined) ref.resourceVersion = cr.metadata.resourceVersion;
   const ctx: Ctx = { key, cr, ref, generation: cr.metadata.generation ?? 0, deps, signal };
+  try {
+    return await converge(ctx);
+  } catch (e) {
+    // Any other API call (a Secret read answered 403, a finalizer edit answered 500) is reported on the CR.
+    if (!(e instanceof KubernetesApiFailure) || e.what === STATUS_WRITE || signal.aborted) throw e;
+    return failed(ctx, 'KubernetesApiError', describeKubeFailure(e));
+  }
+}
+
+async function converge(ctx: Ctx): Promise<ReconcileResult> {
+  const { key, cr, deps, signal } = ctx;
+  const { namespace } = ctx.ref;
   const deleting = cr.metadata.deletionTimestamp !== undefined;
   const hasFinalizer = cr.metadata.finalizers?.includes(FINALIZER) ?? false;
 
   const parsed = parseSpec(cr.spec);
   if (!parsed.ok) {
     if (deleting) {
-      if (hasFinalizer) {
-        await kube('remove finalizer', () => deps.finalizers.remove(ref, FINALIZER, signal));
-        await emit(ctx, { type: 'Warning', reason: 'VaultSecretNotDeleted', message: 'the spec is invalid, so the vault secret was not deleted' });
-      }
+      if (hasFinalizer) return releaseWithoutDelete(ctx, 'the spec is invalid, so the vault secret was not deleted');
       return { outcome: 'Deleted' };
     }
     return invalidSpec(ctx, parsed.error.message);
@@ -149,9 +185,9 @@ async function reconcileKey(key: string, deps: ReconcileDeps, signal: AbortSigna
 
   // The finalizer is present only while the policy is Delete.
   if (spec.deletionPolicy === 'Delete' && !hasFinalizer) {
-    await kube('add finalizer', () => deps.finalizers.add(ref, FINALIZER, signal));
+    await editFinalizer(ctx, 'add');
   } else if (spec.deletionPolicy === 'Retain' && hasFinalizer) {
-    await kube('remove finalizer', () => deps.finalizers.remove(ref, FINALIZER, signal));
+    await editFinalizer(ctx, 'remove');
   }
 
   // 7. Another CR with the same credentials owns this vault name.
@@ -179,6 +215,8 @@ async function reconcileKey(key: string, deps: ReconcileDeps, signal: AbortSigna
   if (
     meta.resourceVersion !== undefined &&
     status.syncedResourceVersion === meta.resourceVersion &&
+    // A status copied from another object (a CR recreated under this name) names what that one pushed.
+    status.secretName === spec.vaultSecretName &&
     status.observedGeneration === ctx.generation &&
     ready?.status === 'True' &&
     !refreshDue
@@ -189,9 +227,9 @@ async function reconcileKey(key: string, deps: ReconcileDeps, signal: AbortSigna
   // 8. Credentials: the connectionRef's key, else the operator's.
   const options: VaultCallOptions = { signal };
   if (spec.connectionRef) {
-    const apiKey = await readConnectionKey(ctx, spec.connectionRef.name);
-    if (typeof apiKey !== 'string') return apiKey;
-    options.apiKey = apiKey;
+    const conn = await readConnectionKey(ctx, spec.connectionRef.name);
+    if ('reason' in conn) return blocked(ctx, conn.reason, conn.message);
+    options.apiKey = conn.apiKey;
   }
 
   // 2. The full Secret, only now that a push is needed.
@@ -217,10 +255,11 @@ async function reconcileKey(key: string, deps: ReconcileDeps, signal: AbortSigna
 
   // 4. Push: PUT; 404 with createIfMissing → POST; 409 there → PUT.
   let answer: VaultAnswer;
+  let operation: 'update' | 'push' = 'update';
   try {
-    answer = await push(deps, spec, value, options);
+    answer = await push(deps, spec, value, options, () => (operation = 'push'));
   } catch (e) {
-    return vaultFailed(ctx, 'update', spec.vaultSecretName, e, spec.connectionRef?.name);
+    return vaultFailed(ctx, operation, spec.vaultSecretName, e, spec.connectionRef?.name);
   }
   const reason = answer.created === true ? 'Created' : 'Synced';
   const pushedMessage = `${answer.created === true ? 'created' : 'updated'} vault secret ${JSON.stringify(answer.secretName)} from key ${JSON.stringify(spec.secretRef.key)} of Secret ${JSON.stringify(secretName)} (resourceVersion ${pushedVersion})`;
@@ -252,13 +291,21 @@ async function reconcileKey(key: string, deps: ReconcileDeps, signal: AbortSigna
   return refreshMs > 0 ? { outcome: 'Pushed', reason, requeueAfterMs: refreshMs } : { outcome: 'Pushed', reason };
 }
 
-async function push(deps: ReconcileDeps, spec: MixpeekSecretSpec, value: string, options: VaultCallOptions): Promise<VaultAnswer> {
+/** `onFallback` is told when the PUT answered 404 and the create path takes over. */
+async function push(
+  deps: ReconcileDeps,
+  spec: MixpeekSecretSpec,
+  value: string,
+  options: VaultCallOptions,
+  onFallback: () => void,
+): Promise<VaultAnswer> {
   const name = spec.vaultSecretName;
   try {
     return await deps.vault.updateSecret(name, value, options);
   } catch (e) {
     if (!(isVaultFailure(e) && e.kind === 'NotFound' && spec.createIfMissing)) throw e;
   }
+  onFallback();
   try {
     return await deps.vault.createSecret(name, value, options);
   } catch (e) {
@@ -278,7 +325,7 @@ async function deleteIgnoringNotFound(deps: ReconcileDeps, name: string, options
 
 /** 1. Deletion: with policy Delete and our finalizer, delete in the vault (404 is done), then release. */
 async function finalize(ctx: Ctx, spec: MixpeekSecretSpec, connectionId: string, hasFinalizer: boolean): Promise<ReconcileResult> {
-  const { deps, ref, signal, key } = ctx;
+  const { deps, signal, key } = ctx;
   if (!hasFinalizer) return { outcome: 'Deleted' };
   if (spec.deletionPolicy === 'Delete') {
     const names = new Set([spec.vaultSecretName]);
@@ -291,9 +338,10 @@ async function finalize(ctx: Ctx, spec: MixpeekSecretSpec, connectionId: string,
     if (mine.length > 0) {
       const options: VaultCallOptions = { signal };
       if (spec.connectionRef) {
-        const apiKey = await readConnectionKey(ctx, spec.connectionRef.name);
-        if (typeof apiKey !== 'string') return apiKey;
-        options.apiKey = apiKey;
+        const conn = await readConnectionKey(ctx, spec.connectionRef.name);
+        // Deleting a namespace deletes the connection Secret too; waiting for it would hold the CR, and the namespace, forever.
+        if ('reason' in conn) return releaseWithoutDelete(ctx, `${conn.message}, so vault secret ${mine.map((n) => JSON.stringify(n)).join(', ')} was not deleted`);
+        options.apiKey = conn.apiKey;
       }
       for (const n of mine) {
         try {
@@ -305,28 +353,41 @@ async function finalize(ctx: Ctx, spec: MixpeekSecretSpec, connectionId: string,
       }
     }
   }
-  await kube('remove finalizer', () => deps.finalizers.remove(ref, FINALIZER, signal));
+  await editFinalizer(ctx, 'remove');
   deps.logger?.info({ key }, 'finalized');
   return { outcome: 'Deleted' };
 }
 
-/** The connectionRef Secret's apiKey, or the result to return when it is unusable. */
-async function readConnectionKey(ctx: Ctx, secretName: string): Promise<string | ReconcileResult> {
+/** Lets a CR being deleted go although its vault secret could not be deleted, and says so. */
+async function releaseWithoutDelete(ctx: Ctx, message: string): Promise<ReconcileResult> {
+  await editFinalizer(ctx, 'remove');
+  await emit(ctx, { type: 'Warning', reason: 'VaultSecretNotDeleted', message });
+  ctx.deps.logger?.warn({ key: ctx.key, reason: 'VaultSecretNotDeleted' }, message);
+  return { outcome: 'Deleted' };
+}
+
+type ConnectionKey = { apiKey: string } | { reason: 'ConnectionNotFound' | 'ConnectionInvalid'; message: string };
+
+/** The connectionRef Secret's apiKey, or why it is unusable. */
+async function readConnectionKey(ctx: Ctx, secretName: string): Promise<ConnectionKey> {
   const { namespace } = ctx.ref;
   const conn = await kube('read connection Secret', () => ctx.deps.secrets.read(namespace, secretName, ctx.signal));
   if (!conn) {
-    return blocked(ctx, 'ConnectionNotFound', `connection Secret ${JSON.stringify(secretName)} not found in namespace ${JSON.stringify(namespace)}`);
+    return { reason: 'ConnectionNotFound', message: `connection Secret ${JSON.stringify(secretName)} not found in namespace ${JSON.stringify(namespace)}` };
   }
+  const invalid = {
+    reason: 'ConnectionInvalid',
+    message: `connection Secret ${JSON.stringify(secretName)} needs a non-empty UTF-8 key ${JSON.stringify(CONNECTION_API_KEY)}`,
+  } as const;
   const encoded = conn.data?.[CONNECTION_API_KEY];
-  const invalid = `connection Secret ${JSON.stringify(secretName)} needs a non-empty UTF-8 key ${JSON.stringify(CONNECTION_API_KEY)}`;
-  if (encoded === undefined) return blocked(ctx, 'ConnectionInvalid', invalid);
+  if (encoded === undefined) return invalid;
   const bytes = Buffer.from(encoded, 'base64');
   try {
     // A trailing newline from `echo` would otherwise break the header.
     const apiKey = new TextDecoder('utf-8', { fatal: true }).decode(bytes).trim();
-    return apiKey === '' ? blocked(ctx, 'ConnectionInvalid', invalid) : apiKey;
+    return apiKey === '' ? invalid : { apiKey };
   } catch {
-    return blocked(ctx, 'ConnectionInvalid', invalid);
+    return invalid;
   } finally {
     bytes.fill(0);
   }
@@ -339,7 +400,7 @@ function credentialsLabel(connectionRefName: string | undefined): string {
 /** 6. A vault failure: Ready=False with a reason per error class, a Warning event, a retry. */
 async function vaultFailed(
   ctx: Ctx,
-  operation: 'update' | 'delete',
+  operation: 'update' | 'push' | 'delete',
   vaultName: string,
   error: unknown,
   connectionRefName: string | undefined,
@@ -384,10 +445,14 @@ function describeUnavailable(kind: 'Unavailable' | 'Timeout' | 'InvalidResponse'
   }
 }
 
-/** Ready=False, Warning event, retry with backoff (or after retryAfterMs). */
+/**
+ * Ready=False, retry with backoff (or after retryAfterMs). The Warning event
+ * goes out only when the condition changes: a long outage would otherwise add
+ * an Event per retry per CR.
+ */
 async function failed(ctx: Ctx, reason: FailureReason, message: string, retryAfterMs?: number): Promise<ReconcileResult> {
-  await writeStatus(ctx, { generation: ctx.generation, ready: { status: 'False', reason, message } });
-  await emit(ctx, { type: 'Warning', reason, message });
+  const wrote = await writeStatus(ctx, { generation: ctx.generation, ready: { status: 'False', reason, message } });
+  if (wrote) await emit(ctx, { type: 'Warning', reason, message });
   ctx.deps.logger?.warn({ key: ctx.key, reason }, message);
   const result: ReconcileResult = { outcome: 'Failed', reason, error: new ReconcileError(reason, message, retryAfterMs) };
   if (retryAfterMs !== undefined) result.requeueAfterMs = retryAfterMs;
@@ -428,15 +493,29 @@ async function invalidSpec(ctx: Ctx, message: string): Promise<ReconcileResult> 
   }
 }
 
+/** Only the leader writes: a reconcile whose signal aborted stops before its next write. */
+function stopIfAborted(ctx: Ctx): void {
+  if (ctx.signal.aborted) throw new ReconcileAborted();
+}
+
+async function editFinalizer(ctx: Ctx, op: 'add' | 'remove'): Promise<void> {
+  stopIfAborted(ctx);
+  const { deps, ref, signal } = ctx;
+  await kube(`${op} finalizer`, () => (op === 'add' ? deps.finalizers.add(ref, FINALIZER, signal) : deps.finalizers.remove(ref, FINALIZER, signal)));
+}
+
 /** Writes the status only if it would change; returns whether it wrote. */
 async function writeStatus(ctx: Ctx, desired: DesiredStatus): Promise<boolean> {
   const patch = statusPatch(ctx.cr.status, desired, rfc3339(ctx.deps.clock.now()));
   if (!patch) return false;
-  await kube('patch MixpeekSecret status', () => ctx.deps.status.patchStatus(ctx.ref, patch, ctx.signal));
+  stopIfAborted(ctx);
+  const result = await kube(STATUS_WRITE, () => ctx.deps.status.patchStatus(ctx.ref, patch, ctx.signal));
+  if (result === 'Gone') throw new CrGone();
   return true;
 }
 
 async function emit(ctx: Ctx, event: ControllerEvent): Promise<void> {
+  stopIfAborted(ctx);
   try {
     await ctx.deps.events.emit(ctx.ref, event);
   } catch (e) {

@@ -33,6 +33,7 @@ export const RECONCILE_REASONS = [
   'VaultUnavailable',
   'VaultRejected',
   'VaultSecretNotFound',
+  'KubernetesApiError',
   'KubernetesApi',
   'Aborted',
   'None',

@@ -48,9 +48,12 @@ class FakeVault implements VaultPort {
   readonly calls: VaultCall[] = [];
   /** Errors thrown by the next calls, in order, optionally only for one op. */
   readonly failures: { op?: VaultCall['op']; error: unknown }[] = [];
+  /** Runs during each call, before it is answered. */
+  onCall: ((call: VaultCall) => void) | undefined;
 
   private record(call: VaultCall): void {
     this.calls.push(call);
+    this.onCall?.(call);
     const i = this.failures.findIndex((f) => f.op === undefined || f.op === call.op);
     if (i >= 0) {
       const [f] = this.failures.splice(i, 1);
@@ -179,11 +182,12 @@ class World {
       status: {
         patchStatus: (ref, patch) => {
           if (this.failStatusWrites) return Promise.reject(new Error('apiserver said 500'));
+          const cr = this.crs.get(objectKey(ref.namespace, ref.name));
+          if (!cr) return Promise.resolve('Gone' as const); // the API server's 404
           this.patches.push({ ref, patch: structuredClone(patch) });
-          const cr = this.cr(objectKey(ref.namespace, ref.name));
           cr.status = applyStatusPatch(cr.status, patch);
           cr.metadata.resourceVersion = this.nextRv();
-          return Promise.resolve();
+          return Promise.resolve('Written' as const);
         },
       },
       finalizers: {
@@ -218,8 +222,8 @@ class World {
     };
   }
 
-  async run(key = 'payments/stripe'): Promise<ReconcileResult> {
-    const r = await reconcile(key, this.deps());
+  async run(key = 'payments/stripe', signal?: AbortSignal): Promise<ReconcileResult> {
+    const r = await reconcile(key, this.deps(), signal);
     this.results.push(r);
     return r;
   }
@@ -365,6 +369,22 @@ describe('reconcile: already synced (step 3)', () => {
     expect(w.cr().status?.lastSyncTime).toBe('2026-11-26T11:00:00Z');
   });
 
+  it('a status naming another vault secret (the CR was recreated under this name) is not "synced": it pushes', async () => {
+    const w = basic({ vaultSecretName: 'stripe_new' });
+    const secret = w.secrets.get('payments/stripe-credentials');
+    // The old object's in-flight reconcile wrote its status onto the new one.
+    w.cr().status = {
+      secretName: 'stripe_old',
+      syncedResourceVersion: secret?.metadata.resourceVersion ?? '',
+      observedGeneration: 1,
+      conditions: [{ type: 'Ready', status: 'True', reason: 'Synced', message: '', observedGeneration: 1, lastTransitionTime: '2026-11-26T09:00:00Z' }],
+    };
+    const r = await w.run();
+    expect(r).toMatchObject({ outcome: 'Pushed', reason: 'Created' });
+    expect(w.vault.stored.get('stripe_new')).toBe(VALUE);
+    expect(w.cr().status?.secretName).toBe('stripe_new');
+  });
+
   it('Ready=False with matching versions is not "synced": it pushes', async () => {
     const w = basic();
     w.vault.failures.push({ error: new FakeVaultError('Unavailable', undefined, 503) });
@@ -498,16 +518,65 @@ describe('reconcile: vault failures (step 6)', () => {
     expect(r.error?.message).toContain('patch MixpeekSecret status');
   });
 
-  it('a failing Secret read is retried and none of its error text (which could hold a body) is repeated', async () => {
+  it('a failing Secret read is reported on the CR and retried; none of its error text (which could hold a body) is repeated', async () => {
     const w = basic();
     const deps = w.deps();
-    deps.secrets.read = () => Promise.reject(Object.assign(new Error(`bad body ${b64(VALUE)} ${VALUE}`), { code: 500 }));
+    deps.secrets.read = () => Promise.reject(Object.assign(new Error(`bad body ${b64(VALUE)} ${VALUE}`), { code: 403 }));
     const r = await reconcile('payments/stripe', deps);
     w.results.push(r);
-    expect(r.error?.kind).toBe('KubernetesApi');
-    expect(r.error?.message).toBe('Kubernetes API call failed: read Secret (Error 500)');
+    const message = 'Kubernetes API call failed: read Secret (HTTP 403)';
+    expect(r).toMatchObject({ outcome: 'Failed', reason: 'KubernetesApiError', error: { kind: 'KubernetesApiError', message } });
+    expect(w.ready()).toMatchObject({ status: 'False', reason: 'KubernetesApiError', message });
+    expect(w.events.map((e) => [e.event.type, e.event.reason, e.event.message])).toEqual([['Warning', 'KubernetesApiError', message]]);
     expect(w.vault.calls).toEqual([]);
     expect(w.visible()).not.toContain(VALUE);
+  });
+
+  it('a failing finalizer edit is reported on the CR too, naming the operation', async () => {
+    const w = basic({ deletionPolicy: 'Delete' });
+    const deps = w.deps();
+    deps.finalizers.add = () => Promise.reject(Object.assign(new Error('internal error'), { code: 500 }));
+    const r = await reconcile('payments/stripe', deps);
+    expect(r.error?.kind).toBe('KubernetesApiError');
+    expect(w.ready()).toMatchObject({ status: 'False', reason: 'KubernetesApiError', message: 'Kubernetes API call failed: add finalizer (HTTP 500)' });
+    expect(w.vault.calls).toEqual([]);
+  });
+
+  it('a status write answered 404 (the CR was deleted meanwhile) is Gone, not a failure', async () => {
+    const w = basic();
+    const deps = w.deps();
+    // The cache still hands out the CR, but the API server no longer has it.
+    deps.crs.get = (ns, name) => {
+      const cr = w.crs.get(objectKey(ns, name));
+      w.crs.delete(objectKey(ns, name));
+      return cr;
+    };
+    const r = await reconcile('payments/stripe', deps);
+    expect(r).toEqual({ outcome: 'Gone' });
+  });
+
+  it('a failure repeated with the same reason emits no second event; a new reason does', async () => {
+    const w = basic();
+    w.vault.stored.set('stripe_api_key', 'old');
+    w.vault.failures.push(
+      { error: new FakeVaultError('Unavailable', undefined, 503) },
+      { error: new FakeVaultError('Unavailable', undefined, 503) },
+      { error: new FakeVaultError('Unavailable', undefined, 503) },
+      { error: new FakeVaultError('Unauthorized', undefined, 401) },
+    );
+    for (let i = 0; i < 4; i++) expect((await w.run()).error).toBeDefined(); // every one is still retried
+    expect(w.events.map((e) => [e.event.type, e.event.reason])).toEqual([
+      ['Warning', 'VaultUnavailable'],
+      ['Warning', 'Unauthorized'],
+    ]);
+    expect(w.patches).toHaveLength(2);
+  });
+
+  it('a failed create after PUT answered 404 is reported as a failed push, not update', async () => {
+    const w = basic();
+    w.vault.failures.push({ op: 'create', error: new FakeVaultError('Unavailable', undefined, 503) });
+    await w.run();
+    expect(w.ready()?.message).toBe('push of vault secret "stripe_api_key" failed: the vault is unavailable');
   });
 
   it('a failing event sink never fails the reconcile', async () => {
@@ -577,6 +646,34 @@ describe('reconcile: deletion and the finalizer (step 1)', () => {
     expect(w.crs.has('payments/stripe')).toBe(false);
   });
 
+  it('a CR being deleted whose connection Secret is gone (namespace deletion) is released, saying the vault secret stays', async () => {
+    const w = basic({ deletionPolicy: 'Delete', connectionRef: { name: 'conn' } });
+    w.putSecret('payments', 'conn', { apiKey: TENANT_KEY });
+    await w.run();
+    w.secrets.delete('payments/conn');
+    w.cr().metadata.deletionTimestamp = '2026-11-26T10:05:00Z';
+    expect(await w.run()).toEqual({ outcome: 'Deleted' });
+    expect(w.crs.has('payments/stripe')).toBe(false);
+    const last = w.events.at(-1)?.event;
+    expect(last).toMatchObject({ type: 'Warning', reason: 'VaultSecretNotDeleted' });
+    expect(last?.message).toContain('"conn" not found');
+    expect(last?.message).toContain('"stripe_api_key" was not deleted');
+    expect(w.vault.stored.has('stripe_api_key')).toBe(true);
+    expect(w.vault.calls.some((c) => c.op === 'delete')).toBe(false);
+  });
+
+  it('a CR being deleted whose connection Secret has no usable apiKey is released too', async () => {
+    const w = basic({ deletionPolicy: 'Delete', connectionRef: { name: 'conn' } });
+    w.putSecret('payments', 'conn', { apiKey: TENANT_KEY });
+    await w.run();
+    w.putSecret('payments', 'conn', { token: TENANT_KEY });
+    w.cr().metadata.deletionTimestamp = '2026-11-26T10:05:00Z';
+    expect(await w.run()).toEqual({ outcome: 'Deleted' });
+    expect(w.crs.has('payments/stripe')).toBe(false);
+    expect(w.events.at(-1)?.event).toMatchObject({ type: 'Warning', reason: 'VaultSecretNotDeleted' });
+    expect(w.visible()).not.toContain(TENANT_KEY);
+  });
+
   it('a CR being deleted with an invalid spec releases the finalizer and says the vault secret stays', async () => {
     const w = new World();
     w.addCr({ spec: { vaultSecretName: 'x' } });
@@ -585,6 +682,58 @@ describe('reconcile: deletion and the finalizer (step 1)', () => {
     expect(await w.run()).toEqual({ outcome: 'Deleted' });
     expect(w.events.map((e) => e.event.reason)).toEqual(['VaultSecretNotDeleted']);
     expect(w.vault.calls).toEqual([]);
+  });
+});
+
+describe('reconcile: only the leader writes (invariant 7)', () => {
+  it('leadership lost during the vault call: no status write, no event, the result says Aborted', async () => {
+    const w = basic();
+    const leading = new AbortController();
+    w.vault.onCall = () => leading.abort();
+    const r = await w.run('payments/stripe', leading.signal);
+    expect(r.outcome).toBe('Failed');
+    expect(r.error?.kind).toBe('Aborted');
+    expect(w.vault.calls.length).toBeGreaterThan(0);
+    expect(w.patches).toEqual([]);
+    expect(w.events).toEqual([]);
+  });
+
+  it('a vault failure seen after leadership was lost is not written either', async () => {
+    const w = basic();
+    const leading = new AbortController();
+    w.vault.onCall = () => leading.abort();
+    w.vault.failures.push({ error: new FakeVaultError('Unavailable', undefined, 503) });
+    const r = await w.run('payments/stripe', leading.signal);
+    expect(r.error?.kind).toBe('Aborted');
+    expect(w.patches).toEqual([]);
+    expect(w.events).toEqual([]);
+  });
+
+  it('no finalizer is added or removed once the signal aborted', async () => {
+    const w = basic({ deletionPolicy: 'Delete' });
+    const leading = new AbortController();
+    leading.abort();
+    expect((await w.run('payments/stripe', leading.signal)).error?.kind).toBe('Aborted');
+    expect(w.finalizerOps).toEqual([]);
+
+    await w.run();
+    w.cr().metadata.deletionTimestamp = '2026-11-26T10:05:00Z';
+    const events = w.events.length;
+    const again = new AbortController();
+    w.vault.onCall = () => again.abort();
+    expect((await w.run('payments/stripe', again.signal)).error?.kind).toBe('Aborted');
+    expect(w.cr().metadata.finalizers).toEqual([FINALIZER]);
+    expect(w.events.length).toBe(events);
+  });
+
+  it('an invalid spec is not written once the signal aborted', async () => {
+    const w = new World();
+    w.addCr({ spec: { vaultSecretName: 'x' } });
+    const leading = new AbortController();
+    leading.abort();
+    expect((await w.run('payments/stripe', leading.signal)).error?.kind).toBe('Aborted');
+    expect(w.patches).toEqual([]);
+    expect(w.events).toEqual([]);
   });
 });
 
