@@ -19,6 +19,9 @@ export class InvalidSpecError extends Error {
   }
 }
 
+/** The shortest refreshInterval other than 0. */
+export const MIN_REFRESH_MS = 60_000;
+
 export interface ParsedSpec {
   spec: MixpeekSecretSpec;
   /** refreshInterval in milliseconds; 0 means push only on change. */
@@ -86,6 +89,8 @@ export function parseSpec(raw: unknown): SpecResult {
       const ms = parseDurationMs(raw.refreshInterval);
       if (ms === undefined) problems.push('spec.refreshInterval must be a duration string such as 1h or 30m');
       else if (ms < 0) problems.push('spec.refreshInterval must not be negative');
+      // Every refresh is a vault call under a rate limit shared by all tenants.
+      else if (ms > 0 && ms < MIN_REFRESH_MS) problems.push('spec.refreshInterval must be 0 or at least 1m');
       else {
         refreshInterval = raw.refreshInterval;
         refreshMs = ms;

@@ -43,6 +43,8 @@ describe('parseSpec', () => {
     ['deletionPolicy unknown', { ...minimal, deletionPolicy: 'Orphan' }, 'Retain or Delete'],
     ['refreshInterval garbage', { ...minimal, refreshInterval: '10 minutes' }, 'spec.refreshInterval'],
     ['refreshInterval negative', { ...minimal, refreshInterval: '-5m' }, 'must not be negative'],
+    // A tenant must not spend the shared vault quota in a loop.
+    ['refreshInterval under a minute', { ...minimal, refreshInterval: '30s' }, 'spec.refreshInterval must be 0 or at least 1m'],
     ['refreshInterval a number', { ...minimal, refreshInterval: 60 }, 'spec.refreshInterval'],
     ['connectionRef without name', { ...minimal, connectionRef: {} }, 'spec.connectionRef.name'],
   ])('rejects %s', (_what, raw, problem) => {
