@@ -8,7 +8,7 @@
  * Credentials are identified by an opaque `connectionId` the caller computes
  * (connectionIdOf by default). It must never be reversible to a key.
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { parseSpec } from './spec.js';
 import type { StoredMixpeekSecret } from './types.js';
 import { objectKey } from './types.js';
 
@@ -37,34 +37,17 @@ export function connectionIdOf(namespace: string, connectionRefName: string | un
 }
 
 /**
- * Non-reversible identities for API keys, for a connectionIdOf that treats two
- * connection Secrets holding the same key as the same credentials: an
- * HMAC-SHA256 under a random key that never leaves this process, so the
- * identity is useless outside it and never a plain hash of the key.
+ * A stored CR's claim, or undefined when its spec is invalid: such a CR never
+ * calls the vault, so it must not keep a valid CR out as Conflict.
  */
-export class KeyFingerprints {
-  private readonly hmacKey = randomBytes(32);
-
-  of(apiKey: string): string {
-    return `key:${createHmac('sha256', this.hmacKey).update(apiKey, 'utf8').digest('base64url')}`;
-  }
-}
-
-/** A stored CR's claim, or undefined when its spec has no usable vaultSecretName. */
 export function claimOf(cr: StoredMixpeekSecret): Claim | undefined {
-  const spec = cr.spec;
-  if (typeof spec !== 'object' || spec === null) return undefined;
-  const s = spec as Record<string, unknown>;
-  if (typeof s.vaultSecretName !== 'string' || s.vaultSecretName === '') return undefined;
-  const conn = s.connectionRef;
-  const connName =
-    typeof conn === 'object' && conn !== null && typeof (conn as Record<string, unknown>).name === 'string'
-      ? ((conn as Record<string, unknown>).name as string)
-      : undefined;
+  const parsed = parseSpec(cr.spec);
+  if (!parsed.ok) return undefined;
+  const { spec } = parsed.value;
   const claim: Claim = {
     key: objectKey(cr.metadata.namespace, cr.metadata.name),
-    vaultSecretName: s.vaultSecretName,
-    connectionId: connectionIdOf(cr.metadata.namespace, connName),
+    vaultSecretName: spec.vaultSecretName,
+    connectionId: connectionIdOf(cr.metadata.namespace, spec.connectionRef?.name),
     uid: cr.metadata.uid,
   };
   if (cr.metadata.creationTimestamp !== undefined) claim.creationTimestamp = cr.metadata.creationTimestamp;
@@ -129,13 +112,6 @@ export class Ownership {
   /** The owning CR key, or undefined when nobody claims that name with those credentials. */
   ownerOf(vaultSecretName: string, connectionId: string): string | undefined {
     return this.owners.get(groupOf(vaultSecretName, connectionId));
-  }
-
-  /** The CR keys claiming that name with those credentials, owner first. */
-  claimants(vaultSecretName: string, connectionId: string): string[] {
-    const members = this.groups.get(groupOf(vaultSecretName, connectionId));
-    if (!members) return [];
-    return [...members.values()].sort(compareClaims).map((c) => c.key);
   }
 
   private leave(claim: Claim): void {
