@@ -1,8 +1,8 @@
-import { createLogger } from '../observability/log.js';
-import { defineCommand, defineFlags, FlagError, integerIn, oneOf, type CommandIo } from '../flags.js';
+import { createLogger, type Logger } from '../observability/log.js';
+import { defineCommand, defineFlags, FlagError, integerIn, oneOf, type CommandIo, type FlagValues } from '../flags.js';
 import { VaultStartError } from './errors.js';
 import { parseApiKeySpec } from './keys.js';
-import { DEFAULT_MAX_BODY_BYTES, startVaultServer, type VaultServer } from './index.js';
+import { DEFAULT_MAX_BODY_BYTES, startVaultServer, type VaultServer, type VaultServerOptions } from './index.js';
 
 export const vaultFlags = defineFlags([
   { name: 'host', env: 'MIXPEEK_VAULT_HOST', type: 'string', metavar: 'ADDRESS', default: '127.0.0.1', description: 'Address to listen on.' },
@@ -76,6 +76,26 @@ export const vaultFlags = defineFlags([
   },
 ]);
 
+/**
+ * The server options the `vault` command starts with. The write log (values
+ * and API keys) is kept only with --test-hooks, the one way to read it: a
+ * vault left running would otherwise grow it for ever.
+ */
+export function vaultServerOptions(flags: FlagValues<typeof vaultFlags.specs>, logger: Logger): VaultServerOptions {
+  return {
+    host: flags.host,
+    port: flags.port,
+    apiKeys: flags.apiKey,
+    ...(flags.dataFile !== undefined && { dataFile: flags.dataFile }),
+    ...(flags.encryptionKey !== undefined && { encryptionKey: flags.encryptionKey }),
+    rateLimitPerMinute: flags.rateLimitPerMinute,
+    testHooks: flags.testHooks,
+    recordWrites: flags.testHooks,
+    maxBodyBytes: flags.maxBodyBytes,
+    logger,
+  };
+}
+
 export const vaultCommand = defineCommand({
   name: 'vault',
   summary: 'Run a local Mixpeek-compatible vault (for tests, benchmarks and demos).',
@@ -90,17 +110,7 @@ export const vaultCommand = defineCommand({
     const logger = createLogger({ level: flags.logLevel, base: { component: 'vault' } });
     let server: VaultServer;
     try {
-      server = await startVaultServer({
-        host: flags.host,
-        port: flags.port,
-        apiKeys: flags.apiKey,
-        ...(flags.dataFile !== undefined && { dataFile: flags.dataFile }),
-        ...(flags.encryptionKey !== undefined && { encryptionKey: flags.encryptionKey }),
-        rateLimitPerMinute: flags.rateLimitPerMinute,
-        testHooks: flags.testHooks,
-        maxBodyBytes: flags.maxBodyBytes,
-        logger,
-      });
+      server = await startVaultServer(vaultServerOptions(flags, logger));
     } catch (err) {
       if (err instanceof VaultStartError) {
         io.err(`mixpeek vault: ${err.message}`);

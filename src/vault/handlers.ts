@@ -3,16 +3,8 @@ import type { ApiKeyRole } from './keys.js';
 import type { RouteMatch } from './routes.js';
 import type { SecretStore } from './store.js';
 import { checkPathName, parseCreateBody, parseUpdateBody, type ValidationIssue } from './validation.js';
+import type { VaultWrite } from './write-log.js';
 
-/** One mutating request as the vault saw it, for tests that check what was written in which order. */
-export interface VaultWrite {
-  seq: number;
-  op: 'create' | 'update' | 'delete';
-  name: string;
-  value?: string;
-  apiKey: string;
-  status: number;
-}
 
 export interface Caller {
   key: string;
@@ -28,7 +20,7 @@ export interface OperationResult {
 
 export interface OperationContext {
   store: SecretStore;
-  /** Called when a mutation is applied, in arrival order; the record may be amended (status) until the request ends. */
+  /** Called for each mutating request that reached the store, in arrival order; the record may be amended (status) until the request ends. */
   recordWrite(write: Omit<VaultWrite, 'seq'>): VaultWrite;
 }
 
@@ -46,18 +38,22 @@ export async function runOperation(
     }
     case 'create': {
       const { secret_name: name, secret_value: value } = parseCreateBody(body);
-      const applied = ctx.store.create(name, value);
-      const write = ctx.recordWrite({ op: 'create', name, value, apiKey: caller.key, status: applied === 'created' ? 200 : 409 });
-      if (applied === 'exists') throw new ApiError(409, 'AlreadyExistsError', `Secret '${name}' already exists`);
+      if (ctx.store.create(name, value) === 'exists') {
+        ctx.recordWrite({ op: 'create', name, apiKey: caller.key, status: 409 });
+        throw new ApiError(409, 'AlreadyExistsError', `Secret '${name}' already exists`);
+      }
+      const write = ctx.recordWrite({ op: 'create', name, value, apiKey: caller.key, status: 200 });
       await persist(ctx, write);
       return { status: 200, body: { secret_name: name, created: true, updated: null, deleted: null }, outcome: 'created', name };
     }
     case 'update': {
       const name = pathName(match);
       const { secret_value: value } = parseUpdateBody(body);
-      const applied = ctx.store.update(name, value);
-      const write = ctx.recordWrite({ op: 'update', name, value, apiKey: caller.key, status: applied === 'updated' ? 200 : 404 });
-      if (applied === 'missing') throw new ApiError(404, 'NotFoundError', `Secret '${name}' not found`);
+      if (ctx.store.update(name, value) === 'missing') {
+        ctx.recordWrite({ op: 'update', name, apiKey: caller.key, status: 404 });
+        throw new ApiError(404, 'NotFoundError', `Secret '${name}' not found`);
+      }
+      const write = ctx.recordWrite({ op: 'update', name, value, apiKey: caller.key, status: 200 });
       await persist(ctx, write);
       return { status: 200, body: { secret_name: name, created: null, updated: true, deleted: null }, outcome: 'updated', name };
     }

@@ -3,15 +3,15 @@ import { AuditLog } from './audit.js';
 import { dataFileExists } from './data-file.js';
 import { FaultPlan, type VaultFaults } from './faults.js';
 import { FernetCipher } from './fernet.js';
-import type { VaultWrite } from './handlers.js';
 import { ApiKeyRing, resolveEncryptionKey, type ApiKey } from './keys.js';
 import { RouteRateLimiter } from './rate-limit.js';
 import { VaultHttpServer } from './server.js';
 import { SecretStore } from './store.js';
+import { WriteLog, type VaultWrite } from './write-log.js';
 
 export type { ApiKey, ApiKeyRole } from './keys.js';
 export type { FailNextOptions, VaultFaults, VaultOperation } from './faults.js';
-export type { VaultWrite } from './handlers.js';
+export type { VaultWrite } from './write-log.js';
 export type { ErrorEnvelope, ApiErrorType } from './api-error.js';
 export { VaultStartError, type VaultStartErrorKind } from './errors.js';
 
@@ -31,6 +31,12 @@ export interface VaultServerOptions {
   rateLimitPerMinute?: number;
   /** Serve the /_test/ routes. */
   testHooks?: boolean;
+  /**
+   * Keep every write, value and API key included, in memory for writes() and
+   * GET /_test/writes. Default true, for tests; a long-running vault passes
+   * false, or the log grows for as long as it runs.
+   */
+  recordWrites?: boolean;
   /** Default 1 MiB. */
   maxBodyBytes?: number;
   /** Audit lines go here; silent when absent. */
@@ -45,7 +51,7 @@ export interface VaultServer {
   /** The current value of a secret, for tests; never logged. */
   plaintext(name: string): string | undefined;
   names(): string[];
-  /** Every create/update/delete that reached the store, in arrival order, with its value. */
+  /** Every create/update/delete that reached the store, in arrival order (see VaultWrite); empty with recordWrites false. */
   writes(): ReadonlyArray<VaultWrite>;
   /** API requests received (the /_test/ routes not counted). */
   requestCount(): number;
@@ -74,6 +80,7 @@ export async function startVaultServer(options: VaultServerOptions): Promise<Vau
     audit: new AuditLog(logger),
     logger,
     limiter: perMinute > 0 ? new RouteRateLimiter(perMinute) : undefined,
+    writeLog: new WriteLog(options.recordWrites ?? true),
     maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     testHooks: options.testHooks ?? false,
   });

@@ -6,12 +6,13 @@ import { ApiError, errorTypeForStatus } from './api-error.js';
 import type { AuditLog } from './audit.js';
 import { isJsonContentType, readBody } from './body.js';
 import type { FaultPlan } from './faults.js';
-import { runOperation, type Caller, type VaultWrite } from './handlers.js';
+import { runOperation, type Caller } from './handlers.js';
 import { roleAllows, type ApiKeyRing } from './keys.js';
 import type { RouteRateLimiter } from './rate-limit.js';
 import { matchRoute } from './routes.js';
 import type { SecretStore } from './store.js';
 import { handleTestRoute, TEST_ROUTE_PREFIX } from './test-hooks.js';
+import type { VaultWrite, WriteLog } from './write-log.js';
 
 export interface VaultHttpDeps {
   store: SecretStore;
@@ -20,6 +21,7 @@ export interface VaultHttpDeps {
   audit: AuditLog;
   logger: Logger;
   limiter: RouteRateLimiter | undefined;
+  writeLog: WriteLog;
   maxBodyBytes: number;
   testHooks: boolean;
 }
@@ -40,7 +42,6 @@ const CLOSE_GRACE_MS = 30_000;
  */
 export class VaultHttpServer {
   private readonly server: Server;
-  private readonly writeLog: VaultWrite[] = [];
   private requests = 0;
   private inFlight = 0;
   private closing: Promise<void> | undefined;
@@ -83,7 +84,7 @@ export class VaultHttpServer {
   }
 
   writes(): ReadonlyArray<VaultWrite> {
-    return this.writeLog.map((w) => ({ ...w }));
+    return this.deps.writeLog.list();
   }
 
   requestCount(): number {
@@ -165,11 +166,7 @@ export class VaultHttpServer {
 
       const result = await runOperation(route, body, caller, {
         store: this.deps.store,
-        recordWrite: (w) => {
-          const write: VaultWrite = { seq: this.writeLog.length + 1, ...w };
-          this.writeLog.push(write);
-          return write;
-        },
+        recordWrite: (w) => this.deps.writeLog.record(w),
       });
       this.deps.audit.record({ ...audit, name: result.name ?? audit.name, outcome: result.outcome, status: result.status });
       this.send(res, result.status, result.body);

@@ -2,9 +2,9 @@ import type { IncomingMessage } from 'node:http';
 import { ApiError } from './api-error.js';
 import { readBody } from './body.js';
 import { VAULT_OPERATIONS, type FaultPlan, type VaultOperation } from './faults.js';
-import type { VaultWrite } from './handlers.js';
 import type { RouteRateLimiter } from './rate-limit.js';
 import type { SecretStore } from './store.js';
+import type { VaultWrite } from './write-log.js';
 
 /**
  * `/_test/` routes, served only with --test-hooks, for tests that drive a
@@ -14,7 +14,7 @@ import type { SecretStore } from './store.js';
  *                         "latencyMs"?, "resetNextConnections"?}
  *   POST /_test/reset    clears faults and rate-limit state
  *   GET  /_test/secrets/{name}  {"secret_name", "secret_value"}: the current plaintext
- *   GET  /_test/writes   {"writes": [...], "requestCount"}
+ *   GET  /_test/writes   {"writes": [...], "requestCount"}; writes is empty unless the vault keeps them
  */
 
 export const TEST_ROUTE_PREFIX = '/_test/';

@@ -256,21 +256,24 @@ describe('local vault routes over a real socket', () => {
     expect((await call(vault.url, 'GET', SECRETS, { key: ADMIN })).status).toBe(200);
   });
 
-  it('records every write in arrival order with its value and key, and counts requests', async () => {
+  it('records every write in arrival order with its key, the value only when it reached the store, and counts requests', async () => {
     const before = vault.writes().length;
     const count = vault.requestCount();
     await call(vault.url, 'POST', SECRETS, { key: ADMIN, json: { secret_name: 'order', secret_value: 'o1' } });
+    await call(vault.url, 'POST', SECRETS, { key: ADMIN, json: { secret_name: 'order', secret_value: 'o1-again' } });
     await call(vault.url, 'PUT', item('order'), { key: ADMIN, json: { secret_value: 'o2' } });
     await call(vault.url, 'PUT', item('order-missing'), { key: ADMIN, json: { secret_value: 'o3' } });
     await call(vault.url, 'DELETE', item('order'), { key: ADMIN });
     const writes = vault.writes().slice(before);
     expect(writes).toEqual([
       { seq: before + 1, op: 'create', name: 'order', value: 'o1', apiKey: ADMIN, status: 200 },
-      { seq: before + 2, op: 'update', name: 'order', value: 'o2', apiKey: ADMIN, status: 200 },
-      { seq: before + 3, op: 'update', name: 'order-missing', value: 'o3', apiKey: ADMIN, status: 404 },
-      { seq: before + 4, op: 'delete', name: 'order', apiKey: ADMIN, status: 200 },
+      // Refused: nothing was written, so no value is recorded as if it had been.
+      { seq: before + 2, op: 'create', name: 'order', apiKey: ADMIN, status: 409 },
+      { seq: before + 3, op: 'update', name: 'order', value: 'o2', apiKey: ADMIN, status: 200 },
+      { seq: before + 4, op: 'update', name: 'order-missing', apiKey: ADMIN, status: 404 },
+      { seq: before + 5, op: 'delete', name: 'order', apiKey: ADMIN, status: 200 },
     ]);
-    expect(vault.requestCount()).toBe(count + 4);
+    expect(vault.requestCount()).toBe(count + 5);
   });
 
   it('writes one audit line per request with route, name, outcome and status, and never a value', async () => {
