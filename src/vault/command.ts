@@ -55,7 +55,9 @@ export const vaultFlags = defineFlags([
     name: 'test-hooks',
     env: 'MIXPEEK_VAULT_TEST_HOOKS',
     type: 'boolean',
-    description: 'Serve /_test/ routes: fault injection and plaintext read-back. Never in production.',
+    description:
+      'Serve /_test/ routes: fault injection, and read-back of plaintext values and of every write with its API key, all without an API key. ' +
+      'Never in production; with a --host other than loopback anyone who can reach the port reads them (a warning is logged).',
   },
   {
     name: 'max-body-bytes',

@@ -4,6 +4,7 @@ import { dataFileExists } from './data-file.js';
 import { FaultPlan, type VaultFaults } from './faults.js';
 import { FernetCipher } from './fernet.js';
 import { ApiKeyRing, resolveEncryptionKey, type ApiKey } from './keys.js';
+import { isLoopbackAddress } from './loopback.js';
 import { RouteRateLimiter } from './rate-limit.js';
 import { VaultHttpServer } from './server.js';
 import { SecretStore } from './store.js';
@@ -86,6 +87,12 @@ export async function startVaultServer(options: VaultServerOptions): Promise<Vau
   });
   const address = await http.listen(options.host ?? '127.0.0.1', options.port ?? 8080);
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  if (options.testHooks === true && !isLoopbackAddress(address.address)) {
+    logger.warn(
+      { address: address.address, port: address.port },
+      'test hooks are on and the vault listens beyond loopback: anyone who can reach it reads every secret value and API key through /_test/, without an API key; never do this outside a closed test network',
+    );
+  }
 
   return {
     url: `http://${host}:${address.port}`,
