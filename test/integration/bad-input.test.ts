@@ -4,7 +4,7 @@
  * syncing, and fixing the input is enough for the push to happen.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadCrd, readyOf, scanAndClose, startHarness, waitFor, type Harness } from './harness.js';
+import { IT_TIMEOUT, loadCrd, readyOf, scanAndClose, startHarness, waitFor, type Harness } from './harness.js';
 import type { StoredMixpeekSecret } from '../../src/controller/types.js';
 import type { KObject } from '../kube-sim/index.js';
 
@@ -20,7 +20,7 @@ function looseCrd(crd: KObject): KObject {
   return loose;
 }
 
-describe('bad input', () => {
+describe('bad input', IT_TIMEOUT, () => {
   let h: Harness;
   let values: Record<'good' | 'otherKey' | 'fixedKey' | 'late' | 'filled' | 'invalidPrefix' | 'respec', string>;
   const badVaultNames = ['bad_missing_secret', 'bad_missing_key', 'bad_empty', 'bad_invalid_utf8', 'bad_overflow'];

@@ -4,11 +4,11 @@
  * and never calls the vault, and takes over when the owner goes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readyOf, scanAndClose, sleep, startHarness, waitFor, type Harness } from './harness.js';
+import { IT_TIMEOUT, readyOf, scanAndClose, sleep, startHarness, waitFor, type Harness } from './harness.js';
 
 const SHARED = 'shared_token';
 
-describe('conflict between namespaces', () => {
+describe('conflict between namespaces', IT_TIMEOUT, () => {
   let h: Harness;
   let olderValue: string;
   let youngerValue: string;

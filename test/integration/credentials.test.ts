@@ -4,7 +4,7 @@
  * not know, is reported as such without touching anyone else.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OPERATOR_KEY, readyOf, scanAndClose, startHarness, waitFor, type Harness } from './harness.js';
+import { IT_TIMEOUT, OPERATOR_KEY, readyOf, scanAndClose, startHarness, waitFor, type Harness } from './harness.js';
 import type { StoredMixpeekSecret } from '../../src/controller/types.js';
 
 const NS = 'tenant';
@@ -12,7 +12,7 @@ const TENANT_ADMIN = 'sk_tenant_admin_7f3c9a';
 const TENANT_READ = 'sk_tenant_read_2b8e41';
 const UNKNOWN = 'sk_nobody_knows_this_5d1e';
 
-describe('connectionRef credentials', () => {
+describe('connectionRef credentials', IT_TIMEOUT, () => {
   let h: Harness;
   beforeAll(async () => {
     h = await startHarness({

@@ -4,12 +4,12 @@
  * Retain never holds one and never deletes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readyOf, scanAndClose, startHarness, waitFor, type Harness, type RunningOperator } from './harness.js';
+import { IT_TIMEOUT, readyOf, scanAndClose, startHarness, waitFor, type Harness, type RunningOperator } from './harness.js';
 import { FINALIZER, type StoredMixpeekSecret } from '../../src/controller/types.js';
 
 const NS = 'lifecycle';
 
-describe('deletion policy and renames', () => {
+describe('deletion policy and renames', IT_TIMEOUT, () => {
   let h: Harness;
   let op: RunningOperator;
   beforeAll(async () => {

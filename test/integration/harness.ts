@@ -103,6 +103,12 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+/**
+ * Per-describe test timeout: a test chains several 20 s waits, and each must
+ * be able to time out with its own message before the test does.
+ */
+export const IT_TIMEOUT = { timeout: 120_000 };
+
 export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000): Promise<T> {
   const until = Date.now() + timeoutMs;
   let last: unknown;

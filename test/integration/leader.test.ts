@@ -4,15 +4,16 @@
  * caches are already warm) takes over and pushes the next rotation.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readyOf, scanAndClose, startHarness, waitFor, type Harness, type RunningOperator } from './harness.js';
+import { IT_TIMEOUT, readyOf, scanAndClose, startHarness, waitFor, type Harness, type RunningOperator } from './harness.js';
 import type { OperatorConfig } from '../../src/operator/operator.js';
 
 const NS = 'ha';
+// Production-like timings: stop() releases the lease, so failover takes one retry period, not a lease duration.
 const ELECTION: Partial<OperatorConfig> = {
-  leaderElection: { namespace: 'default', name: 'x', leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 500 },
+  leaderElection: { namespace: 'default', name: 'x', leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 },
 };
 
-describe('leader election', () => {
+describe('leader election', IT_TIMEOUT, () => {
   let h: Harness;
   let a: RunningOperator;
   let b: RunningOperator;

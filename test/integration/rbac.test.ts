@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readyOf, scanAndClose, startHarness, waitFor, type Harness, type RunningOperator } from './harness.js';
+import { IT_TIMEOUT, readyOf, scanAndClose, startHarness, waitFor, type Harness, type RunningOperator } from './harness.js';
 import { FINALIZER } from '../../src/controller/types.js';
 
 const run = promisify(execFile);
@@ -19,7 +19,7 @@ const manifest = (name: string): string => fileURLToPath(new URL(`../../deploy/b
 
 const kubectlMissing = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).status !== 0;
 
-describe.skipIf(kubectlMissing)(kubectlMissing ? 'the shipped RBAC is enough (skipped: kubectl is not on PATH)' : 'the shipped RBAC is enough', () => {
+describe.skipIf(kubectlMissing)(kubectlMissing ? 'the shipped RBAC is enough (skipped: kubectl is not on PATH)' : 'the shipped RBAC is enough', IT_TIMEOUT, () => {
   let h: Harness;
   let op: RunningOperator;
 
@@ -35,7 +35,7 @@ describe.skipIf(kubectlMissing)(kubectlMissing ? 'the shipped RBAC is enough (sk
     await h.sim.writeKubeconfig(saKubeconfig, { token: h.sim.serviceAccountToken('mixpeek-system', 'mixpeek-secret-operator') });
     op = h.startOperator({
       kubeconfig: saKubeconfig,
-      leaderElection: { namespace: 'mixpeek-system', name: 'mixpeek-secret-operator', leaseDurationMs: 3_000, renewDeadlineMs: 2_000, retryPeriodMs: 500 },
+      leaderElection: { namespace: 'mixpeek-system', name: 'mixpeek-secret-operator', leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 },
     });
   });
   afterAll(() => scanAndClose(h));

@@ -4,13 +4,13 @@
  * calls neither the vault nor the API server's write endpoints.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readyOf, scanAndClose, startHarness, waitFor, type Harness } from './harness.js';
+import { IT_TIMEOUT, readyOf, scanAndClose, startHarness, waitFor, type Harness } from './harness.js';
 import { FINALIZER } from '../../src/controller/types.js';
 
 const NS = 'restart';
 const CRS = ['alpha', 'beta', 'gamma'];
 
-describe('restart with everything synced', () => {
+describe('restart with everything synced', IT_TIMEOUT, () => {
   let h: Harness;
   beforeAll(async () => {
     h = await startHarness({ namespaces: [NS] });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readyOf, scanAndClose, startHarness, waitFor, type Harness } from './harness.js';
+import { IT_TIMEOUT, readyOf, scanAndClose, startHarness, waitFor, type Harness } from './harness.js';
 
-describe('operator smoke', () => {
+describe('operator smoke', IT_TIMEOUT, () => {
   let h: Harness;
   beforeAll(async () => {
     h = await startHarness({ namespaces: ['payments'] });

@@ -5,12 +5,12 @@
  * overwrite a newer one.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readyOf, scanAndClose, scanForLeaks, startHarness, waitFor, type Harness } from './harness.js';
+import { IT_TIMEOUT, readyOf, scanAndClose, scanForLeaks, startHarness, waitFor, type Harness } from './harness.js';
 import type { StoredMixpeekSecret } from '../../src/controller/types.js';
 
 const NS = 'payments';
 
-describe('sync: create, rotate, burst', () => {
+describe('sync: create, rotate, burst', IT_TIMEOUT, () => {
   let h: Harness;
   beforeAll(async () => {
     h = await startHarness({ namespaces: [NS] });

@@ -4,11 +4,11 @@
  * converges once the vault is back.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readyOf, scanAndClose, startHarness, waitFor, type Harness } from './harness.js';
+import { IT_TIMEOUT, readyOf, scanAndClose, startHarness, waitFor, type Harness } from './harness.js';
 
 const NS = 'faults';
 
-describe('vault faults', () => {
+describe('vault faults', IT_TIMEOUT, () => {
   let h: Harness;
   beforeAll(async () => {
     h = await startHarness({ namespaces: [NS] });

@@ -4,12 +4,12 @@
  * compacted. After each, a rotation still reaches the vault.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readyOf, scanAndClose, startHarness, waitFor, type Harness } from './harness.js';
+import { IT_TIMEOUT, readyOf, scanAndClose, startHarness, waitFor, type Harness } from './harness.js';
 import type { ExpiredMode } from '../kube-sim/index.js';
 
 const NS = 'watches';
 
-describe('watch faults', () => {
+describe('watch faults', IT_TIMEOUT, () => {
   let h: Harness;
   beforeAll(async () => {
     h = await startHarness({ namespaces: [NS] });
