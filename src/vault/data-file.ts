@@ -1,7 +1,7 @@
 import { access, readFile } from 'node:fs/promises';
 import { writeFileAtomic } from './atomic-file.js';
 import { VaultStartError } from './errors.js';
-import { FernetTokenError, type FernetCipher } from './fernet.js';
+import type { FernetCipher } from './fernet.js';
 
 /**
  * The vault's data file: JSON holding, per secret, its name and its value as
@@ -46,11 +46,9 @@ export async function readDataFile(path: string, cipher: FernetCipher): Promise<
   let check: string;
   try {
     check = cipher.decrypt(json.keyCheck);
-  } catch (err) {
-    if (err instanceof FernetTokenError) {
-      throw new VaultStartError('WrongEncryptionKey', `data file ${path} cannot be decrypted with this ENCRYPTION_KEY (wrong key?)`);
-    }
-    throw err;
+  } catch {
+    // decrypt() throws FernetTokenError only: the token is not this key's.
+    throw new VaultStartError('WrongEncryptionKey', `data file ${path} cannot be decrypted with this ENCRYPTION_KEY (wrong key?)`);
   }
   if (check !== KEY_CHECK) throw corrupt('key check does not match');
 

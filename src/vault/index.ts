@@ -64,13 +64,18 @@ export interface VaultServer {
  */
 export async function startVaultServer(options: VaultServerOptions): Promise<VaultServer> {
   const logger = options.logger ?? silentLogger();
-  const { key } = await resolveEncryptionKey({
+  const resolved = await resolveEncryptionKey({
     encryptionKey: options.encryptionKey,
     dataFile: options.dataFile,
     dataFileExists: options.dataFile !== undefined && (await dataFileExists(options.dataFile)),
   });
-  const cipher = new FernetCipher(key, 'ENCRYPTION_KEY');
+  const cipher = new FernetCipher(resolved.key, 'ENCRYPTION_KEY');
   const store = await SecretStore.open({ cipher, dataFile: options.dataFile });
+  if (options.dataFile !== undefined) {
+    // Where the key lives, never the key: without it the data file cannot be read, so a generated one must be kept.
+    const { source, keyFile } = resolved;
+    logger.info({ dataFile: options.dataFile, keySource: source, ...(keyFile !== undefined && { keyFile }) }, 'vault data file opened');
+  }
   const faults = new FaultPlan();
   const perMinute = options.rateLimitPerMinute ?? 0;
 

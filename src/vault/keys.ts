@@ -48,8 +48,9 @@ export function keyFileFor(dataFile: string): string {
 
 export interface ResolvedEncryptionKey {
   key: string;
-  /** Where it came from, for the start-up log line. */
+  /** Where it came from, for the start-up log line: ENCRYPTION_KEY, the key file, a new key file, or a per-process key. */
   source: 'given' | 'key-file' | 'generated' | 'ephemeral';
+  /** The key file read or created (key-file, generated). */
   keyFile?: string;
 }
 

@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CapturedLog, createLogger } from '../../src/observability/log.js';
 import { generateEncryptionKey } from '../../src/vault/fernet.js';
 import { startVaultServer, VaultStartError, type VaultServer, type VaultServerOptions } from '../../src/vault/index.js';
 import { call, item, SECRETS } from './http.js';
@@ -141,6 +142,28 @@ describe('data file', () => {
     expect(second.plaintext('k')).toBe('key-file-value');
     expect((await readFile(keyFile, 'utf8')).trim()).toBe(key);
     expect((await readdir(dir)).sort()).toEqual(['vault.json', 'vault.json.key']);
+  });
+});
+
+describe('start-up log', () => {
+  it('says which key the data file is read with (given, generated into, read from the key file), never the key', async () => {
+    const opened = async (options: Partial<VaultServerOptions>): Promise<Record<string, unknown>[]> => {
+      const log = new CapturedLog();
+      const vault = await start({ ...options, logger: createLogger({ level: 'info', destination: log }) });
+      await vault.close();
+      for (const secret of [options.encryptionKey, await readFile(`${dataFile}.key`, 'utf8').catch(() => undefined)]) {
+        if (secret !== undefined) expect(log.text).not.toContain(secret.trim());
+      }
+      return log.records().filter((r) => r.msg === 'vault data file opened');
+    };
+    const keyFile = `${dataFile}.key`;
+    expect(await opened({})).toEqual([expect.objectContaining({ dataFile, keySource: 'generated', keyFile })]);
+    expect(await opened({})).toEqual([expect.objectContaining({ dataFile, keySource: 'key-file', keyFile })]);
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir);
+    const given = await opened({ encryptionKey: generateEncryptionKey() });
+    expect(given).toEqual([expect.objectContaining({ dataFile, keySource: 'given' })]);
+    expect(given[0]).not.toHaveProperty('keyFile');
   });
 });
 
