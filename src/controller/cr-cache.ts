@@ -49,6 +49,12 @@ export class CrCache implements CrReader {
   /** After a write based on `basedOn` that the API server answered with `object`. */
   recordWrite(basedOn: string | undefined, object: StoredMixpeekSecret): void {
     const key = objectKey(object.metadata.namespace, object.metadata.name);
+    if (object.metadata.deletionTimestamp !== undefined && (object.metadata.finalizers ?? []).length === 0) {
+      // This answer is the object's last state: the API server removes it now, and its watch DELETE
+      // (which forgets the key) may already have come, so an entry made here would never be dropped.
+      this.forget(key);
+      return;
+    }
     this.ownStatus.set(key, JSON.stringify(object.status ?? null));
     const version = object.metadata.resourceVersion;
     const recent = this.delivered.get(key) ?? [];
