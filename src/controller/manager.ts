@@ -83,12 +83,13 @@ export class Manager {
     };
     const signal = this.stopCaches.signal;
     const common = { kubeConfig: options.kubeConfig, logger: this.log, signal, backoff: { baseMs: 500, capMs: 30_000 } };
-    this.crReflectors = collectionPaths(options.namespaces, `/apis/${GROUP}/${VERSION}`, PLURAL).map((path) =>
+    this.crReflectors = collectionPaths(options.namespaces, `/apis/${GROUP}/${VERSION}`, PLURAL).map((path, i) =>
       startReflector<StoredMixpeekSecret>({
         ...common,
         path,
         resyncPeriodMs: options.resyncPeriodMs,
-        onResync: () => this.enqueueAll('resync'),
+        // enqueueAll covers every reflector's CRs: one timer is enough (one per --namespace enqueued each CR that many times).
+        ...(i === 0 && { onResync: () => this.enqueueAll('resync') }),
         handlers: {
           onAdd: (cr) => this.crChanged(undefined, cr),
           onUpdate: (old, cr) => this.crChanged(old, cr),
@@ -216,7 +217,7 @@ export class Manager {
     this.index.remove(key);
     this.crCache.forget(key);
     for (const k of this.ownership.remove(key)) this.enqueue(k, 'change');
-    this.queue.forget(key);
+    this.queue.cancel(key);
   }
 
   private secretChanged(secret: PartialObjectMetadata): void {

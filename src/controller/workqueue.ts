@@ -119,6 +119,18 @@ export class WorkQueue {
     this.backoff.forget(key);
   }
 
+  /**
+   * For a key whose object is gone: drops its scheduled retry or refresh and
+   * its failure streak, so no timer outlives the object (thousands of deleted
+   * CRs would otherwise each keep one for up to the backoff cap).
+   */
+  cancel(key: string): void {
+    const d = this.delayed.get(key);
+    if (d) clearTimeout(d.timer);
+    this.delayed.delete(key);
+    this.backoff.forget(key);
+  }
+
   /** Consecutive failures recorded for `key`. */
   numRequeues(key: string): number {
     return this.backoff.failuresOf(key);
@@ -249,15 +261,16 @@ export interface RequeueRequest {
 
 /**
  * Schedules `key` again from a reconcile result, in controller-runtime's
- * manner: a failure backs off per item (or waits exactly the Retry-After the
- * result carries, still counting the failure); a success ends the failure
- * streak and, with requeueAfterMs (a refresh), comes back as resync work.
+ * manner: a failure backs off per item, waiting at least the Retry-After the
+ * result carries (a floor: a short Retry-After must not cut a long backoff,
+ * or a failing CR retries every second); a success ends the failure streak
+ * and, with requeueAfterMs (a refresh), comes back as resync work.
  * Returns the delay scheduled, if any.
  */
 export function requeue(queue: WorkQueue, key: string, result: RequeueRequest): number | undefined {
   if (result.error !== undefined) {
     const backoffMs = queue.backoff.next(key);
-    const delay = result.requeueAfterMs ?? backoffMs;
+    const delay = Math.max(result.requeueAfterMs ?? 0, backoffMs);
     queue.addAfter(key, delay, 'change');
     return delay;
   }

@@ -217,6 +217,19 @@ describe('WorkQueue delays', () => {
     expect(await takeAll(q)).toEqual(['a', 'r']);
   });
 
+  it('cancel (the object is gone) drops the scheduled retry and the failure streak; other keys keep theirs', () => {
+    vi.useFakeTimers();
+    const q = new WorkQueue();
+    q.addRateLimited('gone');
+    q.addRateLimited('gone');
+    q.addAfter('other', 1000);
+    q.cancel('gone');
+    expect(q.pendingDelayed).toBe(1);
+    expect(q.numRequeues('gone')).toBe(0);
+    vi.advanceTimersByTime(10 * 60_000);
+    expect(q.length).toBe(1); // only 'other' came due
+  });
+
   it('addAfter with 0 adds at once', () => {
     const q = new WorkQueue();
     q.addAfter('a', 0);
@@ -252,13 +265,15 @@ describe('WorkQueue delays', () => {
 });
 
 describe('requeue (from a reconcile result)', () => {
-  it('a failure backs off; a Retry-After is honoured exactly; a success forgets and schedules a refresh as resync', async () => {
+  it('a failure backs off; a Retry-After is a floor, never shorter than the backoff; a success forgets and schedules a refresh as resync', async () => {
     vi.useFakeTimers();
     const q = new WorkQueue();
     expect(requeue(q, 'a', { error: new Error('x') })).toBe(1000);
     expect(requeue(q, 'a', { error: new Error('x') })).toBe(2000);
     expect(requeue(q, 'a', { error: new Error('x'), requeueAfterMs: 7000 })).toBe(7000);
-    expect(q.numRequeues('a')).toBe(3);
+    // The 4th failure backs off 8 s: a Retry-After of 1 s does not shorten it.
+    expect(requeue(q, 'a', { error: new Error('x'), requeueAfterMs: 1000 })).toBe(8000);
+    expect(q.numRequeues('a')).toBe(4);
     expect(requeue(q, 'a', {})).toBeUndefined();
     expect(q.numRequeues('a')).toBe(0);
     expect(requeue(q, 'b', { requeueAfterMs: 60_000 })).toBe(60_000);
