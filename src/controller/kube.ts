@@ -12,7 +12,6 @@ import {
   CoordinationV1Api,
   CoreV1Api,
   CustomObjectsApi,
-  EventsV1Api,
   HttpMethod,
   RequestContext,
   type KubeConfig,
@@ -26,7 +25,6 @@ export interface KubeApis {
   core: CoreV1Api;
   custom: CustomObjectsApi;
   coordination: CoordinationV1Api;
-  events: EventsV1Api;
 }
 
 export function makeKubeApis(kubeConfig: KubeConfig): KubeApis {
@@ -34,7 +32,6 @@ export function makeKubeApis(kubeConfig: KubeConfig): KubeApis {
     core: kubeConfig.makeApiClient(CoreV1Api),
     custom: kubeConfig.makeApiClient(CustomObjectsApi),
     coordination: kubeConfig.makeApiClient(CoordinationV1Api),
-    events: kubeConfig.makeApiClient(EventsV1Api),
   };
 }
 
@@ -151,9 +148,6 @@ export function isNotFound(err: unknown): boolean {
 export function isConflict(err: unknown): boolean {
   return statusCodeOf(err) === 409;
 }
-export function isGone(err: unknown): boolean {
-  return statusCodeOf(err) === 410;
-}
 
 export interface KubeGetOptions {
   accept?: string;
@@ -237,8 +231,8 @@ export function shareConnections(kubeConfig: KubeConfig): KubeConfig {
       return;
     }
     context.setDispatcher(shared);
-    // Never used: it holds no connection, closing it only releases the object.
-    void built.close();
+    // Never used: it holds no connection, closing it only releases the object (a failure there changes nothing).
+    void built.close().catch(() => undefined);
   };
   return kubeConfig;
 }
