@@ -9,14 +9,7 @@
  */
 import { findCondition, READY, rfc3339 } from './conditions.js';
 import { connectionIdOf as defaultConnectionIdOf } from './ownership.js';
-import {
-  isVaultFailure,
-  type ControllerEvent,
-  type CrRef,
-  type ReconcileDeps,
-  type VaultAnswer,
-  type VaultCallOptions,
-} from './ports.js';
+import { isVaultFailure, type ControllerEvent, type CrRef, type ReconcileDeps, type VaultAnswer, type VaultCallOptions } from './ports.js';
 import { parseSpec } from './spec.js';
 import { statusPatch, type DesiredStatus } from './status.js';
 import { FINALIZER, splitKey, type MixpeekSecretSpec, type StoredMixpeekSecret } from './types.js';
