@@ -146,7 +146,7 @@ describe('retries of transient failures', () => {
       () => {
         /* never answers */
       },
-      { timeouts: { headersMs: 150 }, retry: { maxAttempts: 3 } },
+      { timeouts: { headersMs: 500 }, retry: { maxAttempts: 3 } },
     );
     const error = await failure(client.updateSecret('n', 'v'));
     expect(error).toMatchObject({ kind: 'Timeout', retryable: true, attempts: 3 });
@@ -178,11 +178,11 @@ describe('retries of transient failures', () => {
       () => {
         /* never answers */
       },
-      { retry: { deadlineMs: 300 }, timeouts: { headersMs: 30_000 } },
+      { retry: { deadlineMs: 1_000 }, timeouts: { headersMs: 30_000 } },
     );
     const error = await failure(client.updateSecret('n', 'v'));
     expect(error.kind).toBe('Timeout');
-    expect(error.message).toMatch(/deadline of 300 ms exceeded/);
+    expect(error.message).toMatch(/deadline of 1000 ms exceeded/);
     expect(vault.requests).toHaveLength(1);
   });
 

@@ -1,7 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-/** One request as the purpose-built server saw it, with the server-side arrival time. */
+/** One request as the purpose-built server saw it, with the server-side arrival time; `body` is complete once it is answered. */
 export interface SeenRequest {
   method: string;
   url: string;
@@ -35,22 +35,19 @@ export async function startFakeVault(respond: Responder): Promise<FakeVault> {
   const requests: SeenRequest[] = [];
   const waiters: { count: number; resolve: () => void }[] = [];
   const server = createServer((req, res) => {
+    // Recorded on arrival, body filled in at the end: a client that gives up while the server is still
+    // reading (a stall on a loaded machine) has still made the request.
+    const seen: SeenRequest = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: '', at: Date.now() };
+    const index = requests.length;
+    requests.push(seen);
+    for (const waiter of waiters.filter((w) => requests.length >= w.count)) {
+      waiters.splice(waiters.indexOf(waiter), 1);
+      waiter.resolve();
+    }
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      const seen: SeenRequest = {
-        method: req.method ?? '',
-        url: req.url ?? '',
-        headers: req.headers,
-        body: Buffer.concat(chunks).toString('utf8'),
-        at: Date.now(),
-      };
-      const index = requests.length;
-      requests.push(seen);
-      for (const waiter of waiters.filter((w) => requests.length >= w.count)) {
-        waiters.splice(waiters.indexOf(waiter), 1);
-        waiter.resolve();
-      }
+      seen.body = Buffer.concat(chunks).toString('utf8');
       respond(seen, res, index);
     });
   });
