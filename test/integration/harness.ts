@@ -448,7 +448,7 @@ const MIN_SHIFTED_CHARS = 8;
  * it can have inside a larger base64 blob (a whole Secret, a JSON document):
  * only the characters that depend on the value's bytes alone are kept.
  */
-function encodings(value: string): { encoding: string; text: string }[] {
+export function encodings(value: string): { encoding: string; text: string }[] {
   const bytes = Buffer.from(value, 'utf8');
   const all: { encoding: string; text: string }[] = [{ encoding: 'plain', text: value }];
   for (const shift of [0, 1, 2]) {
