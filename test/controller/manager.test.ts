@@ -59,7 +59,7 @@ function startManager(namespaces: string[], resyncPeriodMs: number): Manager {
 
 describe('Manager', () => {
   it('with one reflector per --namespace, a resync enqueues each CR once, not once per reflector', async () => {
-    const m = startManager(['team-a', 'team-b'], 1000);
+    const m = startManager(['team-a', 'team-b'], 3000);
     const resyncAdds: string[] = [];
     const add = m.queue.add.bind(m.queue);
     m.queue.add = (key: string, priority?: Priority) => {
@@ -68,8 +68,9 @@ describe('Manager', () => {
     };
     expect(await m.waitForSync()).toBe(true);
     await eventually(() => (resyncAdds.length > 0 ? true : undefined));
-    // Both reflectors synced within moments of each other, so their timers would fire together; the next round is a second away.
-    await sleep(300);
+    // Both reflectors synced within moments of each other, so their timers would fire together; the next round is 3 s away,
+    // so a 1 s window tells one enqueue per CR from one per reflector even on a loaded machine.
+    await sleep(1000);
     expect(resyncAdds.sort()).toEqual(['team-a/stripe', 'team-b/stripe']);
   });
 
