@@ -179,12 +179,14 @@ describe.skipIf(kubectlMissing)(kubectlMissing ? 'kubectl (skipped: kubectl is n
   it('deletes an object with a pending finalizer: kubectl waits until the finalizer is removed', async () => {
     await applyCrd();
     sim.store.create(WIDGETS, widget('finalized', 'default', { size: 1 }, { finalizers: ['sim.example.com/hold'] }));
+    const watchesBefore = sim.counters.get('watch', 'widgets');
     const del = kubectlAsync(['delete', 'widget', 'finalized', '--timeout=30s']);
     const marked = await eventually(() => sim.store.get(WIDGETS, 'default', 'finalized')?.metadata.deletionTimestamp);
     expect(marked).toBeDefined();
     let exited = false;
     void del.done.then(() => (exited = true));
-    await new Promise((r) => setTimeout(r, 500));
+    // kubectl waits on a watch: once it is open, kubectl has seen the object still there and settled in to wait.
+    await eventually(() => (sim.counters.get('watch', 'widgets') > watchesBefore ? true : undefined));
     expect(exited).toBe(false);
     sim.store.patch(WIDGETS, 'default', 'finalized', { metadata: { finalizers: null } });
     const r = await del.done;
@@ -260,14 +262,22 @@ describe.skipIf(kubectlMissing)(kubectlMissing ? 'kubectl (skipped: kubectl is n
     const child = spawn(join(process.cwd(), 'node_modules/.bin/tsx'), ['test/kube-sim/main.ts', '--port', '0', '--kubeconfig', path], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-    const url = await eventually(() => /^(http:\/\/127\.0\.0\.1:\d+)$/m.exec(out)?.[1], 30_000);
-    const r = await kubectlAsync(['get', 'namespaces', '-o', 'name'], { kubeconfig: path }).done;
-    expect(r.stdout).toContain('namespace/default');
-    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    try {
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      const url = await eventually(() => /^(http:\/\/127\.0\.0\.1:\d+)$/m.exec(out)?.[1], 30_000);
+      const r = await kubectlAsync(['get', 'namespaces', '-o', 'name'], { kubeconfig: path }).done;
+      expect(r.stdout).toContain('namespace/default');
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      // A failed step above must not leave a simulator process behind.
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGKILL');
+        await exited;
+      }
+    }
   });
 });

@@ -186,8 +186,10 @@ describe('makeInformer', () => {
     sim.faults.destroyWatchSockets();
     await eventually(() => (seen.errors.length > 0 ? true : undefined));
     expect(String(seen.errors[0])).toMatch(/terminated|socket|closed/i);
+    // Stopped means no watch left open: then nothing created afterwards can reach it.
+    await eventually(() => (sim.faults.openWatches() === 0 ? true : undefined));
     await core.createNamespacedSecret({ namespace: 'i2', body: { metadata: { name: 'unseen' } } });
-    await new Promise((r) => setTimeout(r, 300));
+    expect(sim.faults.openWatches()).toBe(0);
     expect(seen.added).not.toContain('unseen');
     await inf.stop();
   });
