@@ -64,7 +64,10 @@ describe('mixpeek-secret-operator run (a real process)', () => {
   it('takes the Lease, pushes, and logs JSON lines only', async () => {
     await waitFor('the lease to be held', () => ((lease()?.spec as { holderIdentity?: string } | undefined)?.holderIdentity ?? '').startsWith('proc-test'), 60_000);
     await waitFor('the push', () => vault.plaintext('proc_one') === VALUE, 30_000);
-    const lines = stdout.split('\n').filter((l) => l.trim() !== '');
+    // The log line follows the vault's answer, through a pipe: wait for it rather than expect it already there.
+    await waitFor('the push logged', () => stdout.includes('"msg":"pushed to the vault"'), 30_000);
+    // Complete lines only: the last one may still be arriving.
+    const lines = stdout.slice(0, stdout.lastIndexOf('\n')).split('\n').filter((l) => l.trim() !== '');
     expect(lines.length).toBeGreaterThan(0);
     for (const line of lines) expect(() => JSON.parse(line) as unknown, line).not.toThrow();
     expect(lines.some((l) => (JSON.parse(l) as { msg?: string }).msg === 'pushed to the vault')).toBe(true);
