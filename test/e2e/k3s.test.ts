@@ -16,7 +16,7 @@ import { CapturedLog, createLogger } from '../../src/observability/log.js';
 import { runOperator } from '../../src/operator/operator.js';
 import { startVaultServer, type VaultServer } from '../../src/vault/index.js';
 import { GROUP, PLURAL, VERSION, type StoredMixpeekSecret } from '../../src/controller/types.js';
-import { encodings, loadCrd, waitFor } from '../integration/harness.js';
+import { encodings, loadCrd, testOperatorConfig, waitFor } from '../integration/harness.js';
 
 const K3S_IMAGE = 'rancher/k3s:v1.31.4-k3s1';
 
@@ -93,20 +93,12 @@ describe.skipIf(missing !== undefined)(missing ? `e2e on k3s (skipped: ${missing
       body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'MixpeekSecret', metadata: { name: 'e2e' }, spec: { secretRef: { name: 'creds', key: 'k' }, vaultSecretName: 'e2e_secret' } },
     });
     exited = runOperator(
-      {
-        kubeconfig: kubeconfigPath,
-        namespaces: [],
-        vaultUrl: vault.url,
-        apiKey: { value: KEY },
-        allowInsecureVault: false,
-        vaultRateLimit: { ratePerSecond: 100, burst: 10 },
+      testOperatorConfig(kubeconfigPath, vault.url, KEY, {
         concurrency: 2,
-        resyncPeriodMs: 600_000,
         backoff: { baseMs: 200, capMs: 5_000 },
-        health: { host: '127.0.0.1', port: 0 },
         leaderElection: { namespace: 'default', name: 'mixpeek-e2e' },
         shutdownGraceMs: 5_000,
-      },
+      }),
       { logger: createLogger({ destination: log }), shutdown: shutdown.signal },
     );
     const get = async (): Promise<StoredMixpeekSecret> =>

@@ -109,6 +109,25 @@ export interface Harness {
  */
 export const IT_TIMEOUT = { timeout: 120_000 };
 
+/** The operator's configuration for tests: loopback probes, a generous rate limit, short backoffs, no Lease. */
+export function testOperatorConfig(kubeconfig: string, vaultUrl: string, apiKey: string, overrides: Partial<OperatorConfig> = {}): OperatorConfig {
+  return {
+    kubeconfig,
+    namespaces: [],
+    vaultUrl,
+    apiKey: { value: apiKey },
+    allowInsecureVault: false,
+    vaultRateLimit: { ratePerSecond: 1000, burst: 1000 },
+    concurrency: 4,
+    resyncPeriodMs: 600_000,
+    backoff: { baseMs: 100, capMs: 2_000 },
+    health: { host: '127.0.0.1', port: 0 },
+    leaderElection: undefined,
+    shutdownGraceMs: 10_000,
+    ...overrides,
+  };
+}
+
 export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000): Promise<T> {
   const until = Date.now() + timeoutMs;
   let last: unknown;
@@ -247,21 +266,7 @@ async function assemble(dir: string, sim: KubeSim, vault: VaultServer, vaultLog:
       const shutdown = new AbortController();
       let announced: (url: string) => void = () => undefined;
       const health = new Promise<string>((resolve) => (announced = resolve));
-      const config: OperatorConfig = {
-        kubeconfig: kubeconfigPath,
-        namespaces: [],
-        vaultUrl: vault.url,
-        apiKey: { value: OPERATOR_KEY },
-        allowInsecureVault: false,
-        vaultRateLimit: { ratePerSecond: 1000, burst: 1000 },
-        concurrency: 4,
-        resyncPeriodMs: 600_000,
-        backoff: { baseMs: 100, capMs: 2_000 },
-        health: { host: '127.0.0.1', port: 0 },
-        leaderElection: undefined,
-        shutdownGraceMs: 10_000,
-        ...overrides,
-      };
+      const config = testOperatorConfig(kubeconfigPath, vault.url, OPERATOR_KEY, overrides);
       const exited = runOperator(config, {
         logger: createLogger({ level: 'debug', destination: log }),
         shutdown: shutdown.signal,
