@@ -75,8 +75,8 @@ export interface Harness {
   readonly errors: string[];
   /**
    * Every version of every Event, MixpeekSecret and Lease the simulator held
-   * while the harness ran (sampled), so statuses since overwritten and
-   * objects since deleted are scanned too.
+   * while the harness ran, every version as it was written, so statuses since
+   * overwritten and objects since deleted are scanned too.
    */
   storedObjects(): { where: string; text: string }[];
   noteError(e: unknown): void;
@@ -160,8 +160,6 @@ export interface HarnessOptions {
 
 /** The stored kinds a person could read and the operator writes to. */
 const SCANNED_REFS = ['events', 'events.events.k8s.io', 'mixpeeksecrets.mixpeek.com', 'leases.coordination.k8s.io'];
-/** How often the simulator's store is sampled for the leak scan. */
-const STORE_SAMPLE_MS = 100;
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), 'mxs-it-'));
@@ -208,22 +206,11 @@ async function assemble(dir: string, sim: KubeSim, vault: VaultServer, vaultLog:
   const errors: string[] = [];
   const suffixes = new Map<string, string>();
   const seen = new Map<string, string>();
-  const sampleStore = (): void => {
-    for (const ref of SCANNED_REFS) {
-      let objects: KObject[];
-      try {
-        objects = sim.store.list(ref);
-      } catch {
-        continue; // not served (e.g. the CRD was never applied)
-      }
-      for (const o of objects) {
-        const where = `${ref} ${JSON.stringify(o.metadata.name)}`;
-        seen.set(`${where} ${o.metadata.namespace ?? ''} ${o.metadata.resourceVersion ?? ''}`, JSON.stringify(o));
-      }
-    }
-  };
-  const sampler = setInterval(sampleStore, STORE_SAMPLE_MS);
-  sampler.unref();
+  // Every version the operator or anyone wrote, as it was written: overwritten statuses and deleted objects too.
+  sim.onWrite((ref, o) => {
+    if (!SCANNED_REFS.includes(ref)) return;
+    seen.set(`${ref} ${JSON.stringify(o.metadata.name)} ${o.metadata.namespace ?? ''} ${o.metadata.resourceVersion ?? ''}`, JSON.stringify(o));
+  });
   const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
   const h: Harness = {
@@ -255,7 +242,6 @@ async function assemble(dir: string, sim: KubeSim, vault: VaultServer, vaultLog:
       if (suffix !== undefined) radioactive.delete(suffix);
     },
     storedObjects() {
-      sampleStore();
       return [...seen].map(([key, text]) => ({ where: key.split(' ').slice(0, 2).join(' '), text }));
     },
     noteError(e) {
@@ -286,7 +272,6 @@ async function assemble(dir: string, sim: KubeSim, vault: VaultServer, vaultLog:
             metricsFailures.push(`operator #${operators.indexOf(running)} /metrics at stop: ${e instanceof Error ? e.message : String(e)}`);
           }
         }
-        sampleStore();
         shutdown.abort();
         return exited;
       };
@@ -415,7 +400,6 @@ async function assemble(dir: string, sim: KubeSim, vault: VaultServer, vaultLog:
     },
     metricsFailures,
     async close() {
-      clearInterval(sampler);
       try {
         const stops = await Promise.allSettled(operators.map((o) => o.stop()));
         // MXS_IT_DUMP=1: every operator warning and error on stderr, to look for trouble the assertions do not name.

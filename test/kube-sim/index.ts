@@ -84,6 +84,8 @@ export interface KubeSim {
   store: SimStore;
   faults: SimFaults;
   counters: { get(verb: string, resource: string): number; snapshot(): Record<string, number>; reset(): void };
+  /** Told of every stored write as it happens (`ref` as store methods take it), e.g. for a test's leak scan. */
+  onWrite(listener: (ref: string, object: KObject) => void): void;
   close(): Promise<void>;
 }
 
@@ -214,6 +216,7 @@ export async function startKubeSim(options: KubeSimOptions = {}): Promise<KubeSi
       clear: () => faults.clear(),
       openWatches: () => hub.count(),
     },
+    onWrite: (listener) => store.onEvent((e) => listener(e.key, e.object)),
     counters: {
       get: (verb, resource) => counters.get(verb, resource),
       snapshot: () => counters.snapshot(),
