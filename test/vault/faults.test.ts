@@ -1,5 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { startVaultServer, type VaultServer, type VaultServerOptions } from '../../src/vault/index.js';
+import { describe, expect, it } from 'vitest';
+import type { VaultServer, VaultServerOptions } from '../../src/vault/index.js';
+import { vaultsFor } from './vaults.js';
 import { call, item, SECRETS, type ErrorEnvelopeShape } from './http.js';
 
 const ADMIN = 'sk_admin_faults';
@@ -9,15 +10,7 @@ const apiKeys: VaultServerOptions['apiKeys'] = [
   { key: ADMIN2, role: 'ADMIN' },
 ];
 
-const open: VaultServer[] = [];
-async function start(options: Partial<VaultServerOptions> = {}): Promise<VaultServer> {
-  const vault = await startVaultServer({ port: 0, apiKeys, ...options });
-  open.push(vault);
-  return vault;
-}
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((v) => v.close()));
-});
+const start = vaultsFor(apiKeys);
 
 const list = (vault: VaultServer, key = ADMIN) => call(vault.url, 'GET', SECRETS, { key });
 const create = (vault: VaultServer, name: string, value = 'v') =>

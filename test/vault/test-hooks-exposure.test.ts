@@ -1,21 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CapturedLog, createLogger } from '../../src/observability/log.js';
 import { vaultFlags } from '../../src/vault/command.js';
-import { startVaultServer, type VaultServer, type VaultServerOptions } from '../../src/vault/index.js';
+import type { VaultServerOptions } from '../../src/vault/index.js';
+import { vaultsFor } from './vaults.js';
 import { isLoopbackAddress } from '../../src/vault/loopback.js';
 
 const ADMIN = 'sk_admin_exposure';
 const apiKeys: VaultServerOptions['apiKeys'] = [{ key: ADMIN, role: 'ADMIN' }];
 
-const open: VaultServer[] = [];
-async function start(options: Partial<VaultServerOptions> = {}): Promise<VaultServer> {
-  const vault = await startVaultServer({ port: 0, apiKeys, ...options });
-  open.push(vault);
-  return vault;
-}
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((v) => v.close()));
-});
+const start = vaultsFor(apiKeys);
 
 const warnings = (log: CapturedLog) => log.records().filter((r) => r.level === 'warn');
 

@@ -1,21 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/observability/log.js';
 import { vaultFlags, vaultServerOptions } from '../../src/vault/command.js';
-import { startVaultServer, type VaultServer, type VaultServerOptions } from '../../src/vault/index.js';
+import type { VaultServer, VaultServerOptions } from '../../src/vault/index.js';
+import { vaultsFor } from './vaults.js';
 import { call, item, SECRETS } from './http.js';
 
 const ADMIN = 'sk_admin_writelog';
 const apiKeys: VaultServerOptions['apiKeys'] = [{ key: ADMIN, role: 'ADMIN' }];
 
-const open: VaultServer[] = [];
-async function start(options: Partial<VaultServerOptions> = {}): Promise<VaultServer> {
-  const vault = await startVaultServer({ port: 0, apiKeys, ...options });
-  open.push(vault);
-  return vault;
-}
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((v) => v.close()));
-});
+const start = vaultsFor(apiKeys);
 
 async function writeSome(vault: VaultServer): Promise<void> {
   await call(vault.url, 'POST', SECRETS, { key: ADMIN, json: { secret_name: 'w', secret_value: 'w-value-1' } });
